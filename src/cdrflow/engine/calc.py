@@ -1,0 +1,157 @@
+"""The calc registry: every policy computation by name, with pydantic models and a citation.
+
+A calc is a pure function ``fn(inputs, explain) -> outputs``. ``explain`` collects the
+trace (each table row or rule that fired, with its citation) and the policy version (the
+effective date of every table and parameter consulted). The registry validates the input,
+runs the function, and returns one JSON-able answer that always carries ``trace`` and
+``policy_version``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import InputError, PolicyError
+from .parameters import ParameterValue
+from .tables import Hit
+
+
+class TraceStep(BaseModel):
+    """One rule or table row that fired, with the passage it implements."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rule: str = Field(description="table:row or rule id")
+    cite: str
+    note: str = ""
+
+
+class CalcOutput(BaseModel):
+    """Base of every calc's output: the answer plus why and under which policy."""
+
+    trace: list[TraceStep] = Field(default_factory=list)
+    policy_version: dict[str, str] = Field(default_factory=dict)
+
+
+class Explain:
+    """Collects the trace and the policy version while a calc runs."""
+
+    def __init__(self, source: str) -> None:
+        self.steps: list[TraceStep] = []
+        self.versions: dict[str, str] = {"source": source}
+
+    def hit(self, hit: Hit, effective: str) -> Hit:
+        self.steps.append(TraceStep(rule=f"{hit.table}:{hit.rule}", cite=hit.cite, note=hit.note))
+        self.versions[f"table:{hit.table}"] = effective
+        return hit
+
+    def rule(self, rule: str, cite: str, note: str = "") -> None:
+        self.steps.append(TraceStep(rule=rule, cite=cite, note=note))
+
+    def param(self, pv: ParameterValue) -> Any:
+        self.versions[f"param:{pv.name}"] = pv.effective.isoformat()
+        return pv.value
+
+
+In = TypeVar("In", bound=BaseModel)
+Out = TypeVar("Out", bound=CalcOutput)
+
+
+@dataclass(frozen=True)
+class Calc(Generic[In, Out]):
+    name: str
+    citation: str
+    summary: str
+    source: str
+    input_model: type[In]
+    output_model: type[Out]
+    fn: Callable[[In, Explain], Out]
+
+    def __call__(self, inputs: In) -> Out:
+        explain = Explain(self.source)
+        out = self.fn(inputs, explain)
+        return out.model_copy(update={"trace": explain.steps, "policy_version": explain.versions})
+
+    def run(self, payload: Any) -> dict[str, Any]:
+        """Validate a JSON-like payload, compute, and return a JSON-able dict."""
+        if not isinstance(payload, dict):
+            raise InputError("(input)", "expected one JSON object")
+        try:
+            inputs = self.input_model.model_validate(payload)
+        except ValidationError as exc:
+            raise validation_to_input_error(exc) from None
+        return self(inputs).model_dump(mode="json")
+
+    def schema(self) -> dict[str, Any]:
+        return self.input_model.model_json_schema()
+
+
+def validation_to_input_error(exc: ValidationError) -> InputError:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "(input)"
+    msg = err["msg"]
+    if "input" in err and err["type"] not in ("missing",):
+        msg = f"{msg} (got {json.dumps(err['input'], default=str)[:80]})"
+    more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
+    return InputError(loc, msg + more)
+
+
+@dataclass
+class Registry:
+    calcs: dict[str, Calc[Any, Any]] = field(default_factory=dict)
+
+    def add(self, calc: Calc[Any, Any]) -> Calc[Any, Any]:
+        if calc.name in self.calcs:
+            raise PolicyError(f"calc {calc.name} registered twice")
+        self.calcs[calc.name] = calc
+        return calc
+
+    def __getitem__(self, name: str) -> Calc[Any, Any]:
+        try:
+            return self.calcs[name]
+        except KeyError:
+            raise InputError("calc", f"unknown calc {name!r}; known: {', '.join(sorted(self.calcs))}") from None
+
+    def __iter__(self) -> Iterator[Calc[Any, Any]]:
+        return iter(sorted(self.calcs.values(), key=lambda c: c.name))
+
+    def run_lines(self, name: str, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
+        """JSON Lines in, one answer per non-blank line out, in order; bad lines answer ``{"error": ...}``."""
+        calc = self[name]
+        for lineno, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                payload = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield {"error": f"line {lineno}: (input): not valid JSON: {exc.msg}"}
+                continue
+            try:
+                yield calc.run(payload)
+            except (InputError, PolicyError) as exc:
+                yield {"error": f"line {lineno}: {exc}"}
+
+
+def calc(
+    registry: Registry,
+    name: str,
+    *,
+    citation: str,
+    summary: str,
+    source: str,
+    input_model: type[In],
+    output_model: type[Out],
+) -> Callable[[Callable[[In, Explain], Out]], Calc[In, Out]]:
+    """Decorator: register ``fn`` as calc ``name``."""
+
+    def wrap(fn: Callable[[In, Explain], Out]) -> Calc[In, Out]:
+        c: Calc[In, Out] = Calc(name, citation, summary, source, input_model, output_model, fn)
+        registry.add(c)
+        return c
+
+    return wrap

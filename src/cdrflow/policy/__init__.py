@@ -1,0 +1,1 @@
+"""Pure policy: functions and decision tables, effective-dated, each citing its passage."""
