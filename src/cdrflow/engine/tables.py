@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -217,35 +218,92 @@ class DecisionTable:
 
     # ------------------------------------------------------------ DMN 1.3
     def to_dmn(self) -> str:
-        """This table as a DMN 1.3 XML document with one decision (hit policy FIRST)."""
-        ns = "https://www.omg.org/spec/DMN/20191111/MODEL/"
+        """This table as a DMN 1.3 XML document with one decision (hit policy FIRST).
+
+        The document (namespace :data:`DMN13_NS`) declares one ``inputData`` per input, so every
+        name an input expression uses is defined in the model, and one ``decision`` named after
+        the table (a FEEL name; the title is its ``label``) that requires them. Its
+        ``decisionTable`` has one input clause per input (its domain as ``inputValues``), one
+        output clause per output (its domain as ``outputValues``) plus a ``rule`` output column
+        carrying the row id, and one ``rule`` per row, in order, whose ``description`` is the row's
+        citation and whose ``label`` is the row id. A ``{not: ...}`` condition is written as the
+        list of the other domain values, so every input entry is ``-`` or a list of FEEL literals.
+
+        Raises :class:`PolicyError` if the table cannot be written as a valid model: a table,
+        input or output name that is not a plain FEEL name, an input named like the table (DRG
+        element names must be unique) or an input or output named ``rule``.
+
+        pyDMNrules 1.4 (the independent engine the tests run these documents on) reads DMN
+        differently from the standard in ways this export accommodates while staying valid:
+
+        * it names an input column by the input clause's ``label`` (not the
+          ``inputExpression`` text) and an output column by the output clause's ``label`` (not
+          its ``name``), so each label repeats the name;
+        * if the decision has a ``variable`` it renames *every* labelled output column to that
+          variable's name, collapsing a multi-output table into one column; ``variable`` is
+          optional in the DMN 1.3 schema (its name is the decision's name anyway), so it is
+          left out;
+        * it reports a rule's ``label`` as the id of the rule that fired (else ``Rule.N``);
+        * it returns ``number`` outputs as floats (``1.0`` for ``1``) and strings unquoted;
+        * it ignores ``informationRequirement`` to an ``inputData`` and rule ``description``.
+        """
+        input_names = [v.name for v in self.inputs]
+        output_names = [v.name for v in self.outputs]
+        named = [("table", self.name)] + [("input", n) for n in input_names] + [("output", n) for n in output_names]
+        for kind, name in named:
+            if not _is_feel_name(name):
+                raise PolicyError(f"table {self.name}: {kind} name {name!r} is not a plain FEEL name; cannot export DMN")
+        if _RULE_COLUMN in input_names + output_names:
+            raise PolicyError(f"table {self.name}: {_RULE_COLUMN!r} is reserved for the row-id column of the DMN export")
+        if self.name in input_names:
+            raise PolicyError(f"table {self.name}: an input may not have the table's name in the DMN export")
+
+        t = self.name
+        ids: set[str] = set()
+
+        def xid(*parts: str) -> str:
+            ident = _xml_id("_".join(parts))
+            if ident in ids:
+                raise PolicyError(f"table {t}: DMN element id {ident!r} would be used twice")
+            ids.add(ident)
+            return ident
+
+        rule_ids = ", ".join(_feel(r.id) for r in self.rules)
         lines = [
             '<?xml version="1.0" encoding="UTF-8"?>',
-            f'<definitions xmlns="{ns}" id="cdrflow_{self.name}" name="{escape(self.title)}" '
-            f'namespace="https://cdrflow.example/dmn/{self.name}">',
-            f'  <decision id="{self.name}" name="{escape(self.title)}">',
+            f'<definitions xmlns="{DMN13_NS}" id="{xid("definitions", t)}" name={_attr(self.title)} '
+            f'namespace={_attr(f"https://cdrflow.example/dmn/{t}")}>',
+            f'  <decision id="{xid("decision", t)}" name={_attr(t)} label={_attr(self.title)}>',
             f"    <description>{escape(self.citation)}; effective {self.effective.isoformat()}</description>",
-            f'    <decisionTable id="{self.name}_table" hitPolicy="FIRST">',
         ]
         for var in self.inputs:
             lines += [
-                f'      <input id="in_{var.name}" label="{var.name}">',
-                f'        <inputExpression id="expr_{var.name}" typeRef="{_feel_type(var.domain)}">',
-                f"          <text>{var.name}</text>",
+                f'    <informationRequirement id="{xid("informationRequirement", t, var.name)}">',
+                f'      <requiredInput href="#{_xml_id(f"inputData_{t}_{var.name}")}"/>',
+                "    </informationRequirement>",
+            ]
+        lines.append(f'    <decisionTable id="{xid("decisionTable", t)}" hitPolicy="FIRST">')
+        for var in self.inputs:
+            lines += [
+                f'      <input id="{xid("input", t, var.name)}" label={_attr(var.name)}>',
+                f'        <inputExpression id="{xid("inputExpression", t, var.name)}" '
+                f'typeRef="{_feel_type(var.domain)}">',
+                f"          <text>{escape(var.name)}</text>",
                 "        </inputExpression>",
-                "        <inputValues>",
-                f"          <text>{escape(', '.join(_feel(v) for v in var.domain))}</text>",
-                "        </inputValues>",
+                f"        <inputValues><text>{escape(_feel_list(var.domain))}</text></inputValues>",
                 "      </input>",
             ]
-        for var in self.outputs:
-            lines.append(
-                f'      <output id="out_{var.name}" label="{var.name}" name="{var.name}" '
-                f'typeRef="{_feel_type(var.domain)}"/>'
-            )
-        lines.append('      <output id="out_rule" label="rule" name="rule" typeRef="string"/>')
+        columns = [(var.name, _feel_type(var.domain), _feel_list(var.domain)) for var in self.outputs]
+        columns.append((_RULE_COLUMN, "string", rule_ids))
+        for name, type_ref, values in columns:
+            lines += [
+                f'      <output id="{xid("output", t, name)}" label={_attr(name)} name={_attr(name)} '
+                f'typeRef="{type_ref}">',
+                f"        <outputValues><text>{escape(values)}</text></outputValues>",
+                "      </output>",
+            ]
         for rule in self.rules:
-            lines.append(f'      <rule id="{self.name}_{rule.id}">')
+            lines.append(f'      <rule id="{xid("rule", t, rule.id)}" label={_attr(rule.id)}>')
             lines.append(f"        <description>{escape(rule.cite)}</description>")
             for var in self.inputs:
                 cond = rule.conditions.get(var.name)
@@ -254,7 +312,15 @@ class DecisionTable:
                 lines.append(f"        <outputEntry><text>{escape(_feel(rule.outputs[var.name]))}</text></outputEntry>")
             lines.append(f"        <outputEntry><text>{escape(_feel(rule.id))}</text></outputEntry>")
             lines.append("      </rule>")
-        lines += ["    </decisionTable>", "  </decision>", "</definitions>", ""]
+        lines += ["    </decisionTable>", "  </decision>"]
+        for var in self.inputs:
+            lines += [
+                f'  <inputData id="{xid("inputData", t, var.name)}" name={_attr(var.name)}>',
+                f'    <variable id="{xid("variable", t, var.name)}" name={_attr(var.name)} '
+                f'typeRef="{_feel_type(var.domain)}"/>',
+                "  </inputData>",
+            ]
+        lines += ["</definitions>", ""]
         return "\n".join(lines)
 
 
@@ -280,12 +346,43 @@ def _condition(spec: Any, domain: frozenset[Scalar], where: str) -> Condition:
     return Condition(domain - values if negate else values)
 
 
+DMN13_NS = "https://www.omg.org/spec/DMN/20191111/MODEL/"
+_RULE_COLUMN = "rule"
+_FEEL_KEYWORDS = frozenset(
+    "and between else every false for function if in instance of null or return satisfies some then true".split()
+)
+
+
+def _is_feel_name(name: str) -> bool:
+    """A one-word FEEL name (letters, digits, ``_``; not a keyword) that every engine reads alike."""
+    return re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) is not None and name not in _FEEL_KEYWORDS
+
+
+def _xml_id(text: str) -> str:
+    """``text`` as an XML ``ID`` (an NCName): characters outside ``[A-Za-z0-9_.-]`` become ``_``."""
+    ident = re.sub(r"[^A-Za-z0-9_.-]", "_", text)
+    return ident if re.match(r"[A-Za-z_]", ident) else "_" + ident
+
+
+def _attr(text: str) -> str:
+    """``text`` as a quoted XML attribute value."""
+    return '"' + escape(text, {'"': "&quot;", "\n": "&#10;", "\r": "&#13;", "\t": "&#9;"}) + '"'
+
+
 def _feel(value: Any) -> str:
+    """``value`` as a FEEL literal (strings with FEEL's backslash escapes)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
-    return '"' + str(value).replace('"', '\\"') + '"'
+    text = str(value)
+    for raw, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        text = text.replace(raw, escaped)
+    return f'"{text}"'
+
+
+def _feel_list(values: Iterable[Any]) -> str:
+    return ", ".join(_feel(v) for v in values)
 
 
 def _feel_type(domain: Sequence[Any]) -> str:
@@ -293,14 +390,22 @@ def _feel_type(domain: Sequence[Any]) -> str:
         return "boolean"
     if all(isinstance(v, int) and not isinstance(v, bool) for v in domain):
         return "number"
-    return "string"
+    if all(isinstance(v, str) for v in domain):
+        return "string"
+    return "Any"
 
 
 def _feel_test(cond: Condition | None, var: Variable) -> str:
+    """The FEEL unary tests for ``cond``: ``-`` for any value, else the allowed values in domain order.
+
+    A condition no value meets is written ``not(<every domain value>)``, since an empty entry
+    would mean "any" (and an empty list is not valid FEEL).
+    """
     if cond is None or cond.allowed is None or cond.allowed == frozenset(var.domain):
         return "-"
-    allowed = [v for v in var.domain if v in cond.allowed]
-    return ", ".join(_feel(v) for v in allowed)
+    if not cond.allowed:
+        return f"not({_feel_list(var.domain)})"
+    return _feel_list(v for v in var.domain if v in cond.allowed)
 
 
 def load_tables(directory: Path) -> dict[str, DecisionTable]:

@@ -1,0 +1,215 @@
+"""The ``cdrflow`` command line (Typer + Rich)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cdrflow.engine.errors import InputError, PolicyError
+
+app = typer.Typer(help="cdrflow: the CDR mailer (DI 40502.001) as cited, executable policy.", no_args_is_help=True)
+tables_app = typer.Typer(help="Inspect, check and export the decision tables.", no_args_is_help=True)
+app.add_typer(tables_app, name="tables")
+out = Console()
+err = Console(stderr=True)
+
+
+def _registry() -> Any:
+    from cdrflow.policy.mailer.calcs import REGISTRY
+
+    return REGISTRY
+
+
+@app.command()
+def calc(
+    name: Annotated[str | None, typer.Argument(help="calc name, e.g. mailer-decision")] = None,
+    payload: Annotated[str | None, typer.Argument(help="one JSON object; read from stdin when omitted")] = None,
+    list_: Annotated[bool, typer.Option("--list", help="list the calcs with their citations")] = False,
+    schema: Annotated[bool, typer.Option("--schema", help="print the input JSON Schema")] = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="JSON Lines in on stdin, one answer per line out")] = False,
+    pc_ssn_table: Annotated[
+        Path | None, typer.Option(help="GN 01070.245 area-number table (YAML); env CDRFLOW_PC_SSN_TABLE")
+    ] = None,
+) -> None:
+    """Run a policy computation: one JSON object in, one JSON object out."""
+    registry = _registry()
+    table_path = pc_ssn_table or (Path(os.environ["CDRFLOW_PC_SSN_TABLE"]) if os.environ.get("CDRFLOW_PC_SSN_TABLE") else None)
+    if table_path is not None:
+        from cdrflow.policy.mailer.jurisdiction import use_ssn_table
+
+        use_ssn_table(table_path)
+    if list_:
+        t = Table("calc", "citation", "what it answers", box=None)
+        for c in registry:
+            t.add_row(c.name, c.citation, c.summary)
+        out.print(t)
+        return
+    if name is None:
+        err.print("error: calc: give a calc name, or --list")
+        raise typer.Exit(2)
+    try:
+        c = registry[name]
+    except InputError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    if schema:
+        sys.stdout.write(json.dumps(c.schema(), indent=2) + "\n")
+        return
+    if jsonl:
+        lines = [payload] if payload is not None else sys.stdin
+        for answer in registry.run_lines(name, lines):
+            sys.stdout.write(json.dumps(answer) + "\n")
+            sys.stdout.flush()
+        return
+    text = payload if payload is not None else sys.stdin.read()
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        err.print(f"error: (input): not valid JSON: {exc.msg}", markup=False)
+        raise typer.Exit(2) from None
+    try:
+        answer = c.run(data)
+    except (InputError, PolicyError) as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    sys.stdout.write(json.dumps(answer, indent=2) + "\n")
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err, transient=False,
+    )
+
+
+def _count_lines(path: Path) -> int | None:
+    if path.suffix == ".parquet":
+        return pl.scan_parquet(path).select(pl.len()).collect().item()
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def _show_outcomes(result: Any) -> None:
+    from cdrflow.batch.files import outcome_table
+
+    summary = outcome_table(result.decisions)
+    t = Table(title="Mailer decisions (DI 40502.001F)", show_lines=False)
+    for col in ("outcome", "alert", "message", "count", "percent", ""):
+        t.add_column(col, justify="right" if col in ("count", "percent", "message") else "left")
+    for row in summary.iter_rows(named=True):
+        bar = "█" * max(1, round(row["percent"] / 2)) if row["count"] else ""
+        t.add_row(
+            row["outcome"], row["alert_type"] or "-", str(row["alert_message"] or "-"),
+            f"{row['count']:,}", f"{row['percent']:.2f}%", f"[cyan]{bar}[/]",
+        )
+    out.print(t)
+    by_outcome = result.decisions.group_by("outcome").agg(pl.len().alias("n")).sort("outcome")
+    total = max(result.decided, 1)
+    parts = [f"{r['outcome']}: {r['n']:,} ({r['n'] * 100 / total:.1f}%)" for r in by_outcome.iter_rows(named=True)]
+    out.print("  ".join(parts))
+    out.print(
+        f"read {result.read:,} = decided {result.decided:,} + rejected {len(result.rejects):,}"
+        f"  [{'green' if result.reconciles() else 'red'}]{'reconciled' if result.reconciles() else 'DOES NOT RECONCILE'}[/]"
+    )
+
+
+@app.command()
+def decide(
+    file: Annotated[Path, typer.Argument(help="returned mailers: .jsonl or .parquet", exists=True, dir_okay=False)],
+    out_dir: Annotated[Path, typer.Option("--out", help="directory for decisions and rejects")] = Path("out"),
+    as_of: Annotated[str | None, typer.Option(help="decision date YYYY-MM-DD (default: latest policy)")] = None,
+) -> None:
+    """Decide a file of returned mailers with the DCDRS decision logic (vectorized)."""
+    from cdrflow.batch.files import decide_file, write_result
+
+    on = dt.date.fromisoformat(as_of) if as_of else None
+    total = _count_lines(file)
+    with _progress() as prog:
+        task = prog.add_task("validating", total=total)
+        result = decide_file(file, on, progress=lambda n: prog.advance(task, n))
+    paths = write_result(result, out_dir)
+    _show_outcomes(result)
+    out.print(f"decisions: {paths['decisions']}  rejects: {paths['rejects']}")
+    if not result.reconciles():
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    count: Annotated[int, typer.Option(help="number of returned mailers to simulate")] = 20000,
+    out_dir: Annotated[Path, typer.Option("--out")] = Path("demo-out"),
+    seed: Annotated[int, typer.Option()] = 455,
+) -> None:
+    """Generate a sample returned-mailer file, decide it, and show the outcomes."""
+    from cdrflow.batch.files import decide_file, write_result
+    from cdrflow.simulate.mailers import write_jsonl
+
+    src = out_dir / "returned-mailers.jsonl"
+    out.print(f"[bold]cdrflow demo[/]: simulating {count:,} returned mailers (seed {seed}, 0.5% malformed) -> {src}")
+    write_jsonl(src, count, seed=seed, bad_share=0.005)
+    with _progress() as prog:
+        task = prog.add_task("deciding", total=count)
+        result = decide_file(src, None, progress=lambda n: prog.advance(task, n))
+    paths = write_result(result, out_dir)
+    _show_outcomes(result)
+    if result.rejects:
+        r = result.rejects[0]
+        out.print(f"first reject: line {r.line} {r.mailer_id} field [bold]{r.field}[/]: {r.reason}", markup=True)
+    out.print(f"decisions: {paths['decisions']} and {paths['decisions_csv']}; rejects: {paths['rejects']}")
+    out.print("Explain one: [bold]cdrflow calc mailer-decision[/] < one record  (trace cites every row that fired)")
+
+
+@tables_app.command("list")
+def tables_list() -> None:
+    """List the decision tables with their citations and effective dates."""
+    from cdrflow.policy.mailer.source import tables
+
+    t = Table("table", "rows", "effective", "citation", box=None)
+    for tb in tables().values():
+        t.add_row(tb.name, str(len(tb.rules)), tb.effective.isoformat(), tb.citation)
+    out.print(t)
+
+
+@tables_app.command("check")
+def tables_check() -> None:
+    """Check every table for gaps (uncovered input combinations) and rows that can never fire."""
+    from cdrflow.policy.mailer.source import tables
+
+    bad = False
+    for tb in tables().values():
+        gaps, dead = tb.uncovered(), tb.unreachable_rows()
+        status = "[green]ok[/]" if not gaps and not dead else "[red]FAIL[/]"
+        out.print(f"{status} {tb.name}: {len(gaps)} gaps, unreachable rows {dead or 'none'}")
+        bad = bad or bool(gaps or dead)
+    if bad:
+        raise typer.Exit(1)
+
+
+@tables_app.command("dmn")
+def tables_dmn(name: Annotated[str, typer.Argument(help="table name")]) -> None:
+    """Export a table as DMN 1.3 XML on stdout."""
+    from cdrflow.policy.mailer.source import tables
+
+    ts = tables()
+    if name not in ts:
+        err.print(f"error: table: unknown table {name!r}; known: {', '.join(ts)}")
+        raise typer.Exit(2)
+    sys.stdout.write(ts[name].to_dmn())
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

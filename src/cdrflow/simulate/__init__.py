@@ -1,0 +1,1 @@
+"""Synthetic populations and mailer responses for the demo, tests and benchmarks."""
