@@ -244,8 +244,14 @@ class DecisionTable:
           optional in the DMN 1.3 schema (its name is the decision's name anyway), so it is
           left out;
         * it reports a rule's ``label`` as the id of the rule that fired (else ``Rule.N``);
-        * it returns ``number`` outputs as floats (``1.0`` for ``1``) and strings unquoted;
-        * it ignores ``informationRequirement`` to an ``inputData`` and rule ``description``.
+        * it returns ``number`` outputs as floats (``1.0`` for ``1``);
+        * it checks inputs against ``inputValues`` (an out-of-domain value is an error) and
+          outputs against ``outputValues``;
+        * it ignores an ``informationRequirement`` on an ``inputData`` and a rule's
+          ``description``;
+        * it cannot read a string holding ``"`` or ``\\`` (FEEL writes them ``\\"`` and
+          ``\\\\``): it reports a syntax error or raises, so such values, though exported
+          correctly, cannot be checked with it.
         """
         input_names = [v.name for v in self.inputs]
         output_names = [v.name for v in self.outputs]

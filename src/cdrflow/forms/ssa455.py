@@ -235,7 +235,8 @@ class Ssa455OcrSmAnswers(_Answers):
 def render_question_map_markdown() -> str:
     """The B.7 question mapping as a Markdown table (pasted into ``docs/forms.md``)."""
     lines = [
-        "| Topic (DI 40502.001B.7) | `Topic` | Form SSA-455 | Form SSA-455-OCR-SM | SSA-455 field | OCR-SM field | Citation |",
+        "| Topic (DI 40502.001B.7) | `Topic` | Form SSA-455 | Form SSA-455-OCR-SM "
+        "| SSA-455 field | OCR-SM field | Citation |",
         "|---|---|---|---|---|---|---|",
     ]
     for topic, row in QUESTION_MAP.items():

@@ -56,4 +56,6 @@ def dircon_outcome(inp: DirconInput, explain: Explain) -> DirconOutcome:
             explain.rule("dircon-unsuccessful", "DI 40502.001I",
                          f"{required} counted attempts without reaching the individual: not located, DO CDR")
             return DirconOutcome(action="DO_CDR", counted_attempts=counted)
+    explain.rule("attempt-again", "DI 40502.001I; DI 40502.001J.1",
+                 f"{counted} of {required} counted attempts made without a result")
     return DirconOutcome(action="ATTEMPT_AGAIN", counted_attempts=counted)

@@ -1,0 +1,803 @@
+"""The three scanlines of Form SSA-455-OCR-SM (DI 40502.001B.8) as a fixed-width layout.
+
+DI 40502.001B.8 says the scannable mailer carries "three lines of scannable data on the front
+of the mailer" and names their fields, but not how each field is written. The column layout,
+the widths, the single-space separators and the Scanning Form Identification Code (SFIC)
+encoding here are **cdrflow's design**; only the fields, their order and their meaning come from
+the seed.
+
+The layout is one declarative table per scanline (:data:`SCANLINE1_FIELDS`,
+:data:`SCANLINE2_FIELDS`, :data:`SCANLINE3_FIELDS`): each :class:`FieldSpec` gives the field
+name, its 1-based start column, width, :class:`FieldKind` (how it is read, checked and
+written), content and citation. Encoding, decoding, model validation and the documentation
+(:func:`render_layout_markdown`) are all produced from those tables. Adjacent fields are
+separated by exactly one space, so every line has a fixed length.
+
+Decoding a malformed line raises :class:`ScanlineError`, which names the scanline (1-3) and the
+field (``None`` when the line as a whole is wrong, e.g. its length).
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, ClassVar, Final, Literal, Self
+
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator, model_validator
+
+from cdrflow.engine.months import Month
+
+B8: Final = "DI 40502.001B.8"
+SEPARATOR: Final = " "
+"""The one character between adjacent fields (cdrflow design)."""
+
+
+class ScanlineError(ValueError):
+    """A scanline that cannot be read or written, naming the scanline and the field.
+
+    ``line`` is 1, 2 or 3; ``field`` is the field name (e.g. ``"profile"``) or ``None`` when the
+    problem is the line as a whole (wrong type or length).
+    """
+
+    def __init__(self, line: int, field: str | None, message: str) -> None:
+        where = f"scanline {line}" + (f", field {field!r}" if field is not None else "")
+        super().__init__(f"{where}: {message}")
+        self.line = line
+        self.field = field
+        self.message = message
+
+
+# --------------------------------------------------------------------------- SFIC
+
+
+class SficError(ValueError):
+    """A malformed Scanning Form Identification Code; ``position`` is 1-3, or ``None`` for a bad length."""
+
+    def __init__(self, position: int | None, message: str) -> None:
+        super().__init__(message)
+        self.position = position
+
+
+SficRequest = Literal["FIRST", "SECOND"]
+SficTitle = Literal["T2", "T2/16", "T16"]
+
+SFIC_REQUEST_CODES: Final[Mapping[str, tuple[SficRequest, str]]] = MappingProxyType(
+    {"F": ("FIRST", "first-request mailer"), "S": ("SECOND", "second-request mailer")}
+)
+"""SFIC position 1: which mailer (DI 40502.001B.8, C). Code -> (``Sfic.request``, meaning)."""
+
+SFIC_TITLE_CODES: Final[Mapping[str, tuple[SficTitle, str]]] = MappingProxyType(
+    {
+        "2": ("T2", "Title II only"),
+        "C": ("T2/16", "concurrent Title II/Title XVI"),
+        "6": ("T16", "Title XVI only"),
+    }
+)
+"""SFIC position 2: the title (DI 40502.001B.8, E.4). Code -> (``Sfic.title``, meaning).
+The values are the title prefixes of the DCF mailer events (DI 40502.001G.6)."""
+
+SFIC_LANGUAGE_CODES: Final[Mapping[str, tuple[bool, str]]] = MappingProxyType(
+    {"E": (False, "English notice"), "N": (True, "non-English language notice preferred")}
+)
+"""SFIC position 3: notice language (DI 40502.001B.8). Code -> (``Sfic.non_english``, meaning)."""
+
+_SFIC_POSITIONS: Final = (
+    (1, "request", SFIC_REQUEST_CODES),
+    (2, "title", SFIC_TITLE_CODES),
+    (3, "non_english", SFIC_LANGUAGE_CODES),
+)
+
+
+def _sfic_fields(code: object) -> dict[str, Any]:
+    if not isinstance(code, str) or len(code) != 3:
+        raise SficError(None, f"SFIC must be 3 characters, got {code!r}")
+    fields: dict[str, Any] = {}
+    for position, attribute, table in _SFIC_POSITIONS:
+        char = code[position - 1]
+        if char not in table:
+            allowed = ", ".join(table)
+            raise SficError(position, f"SFIC position {position} ({attribute}) must be one of {allowed}; got {char!r}")
+        fields[attribute] = table[char][0]
+    return fields
+
+
+def _code_for(table: Mapping[str, tuple[Any, str]], value: Any) -> str:
+    return next(code for code, (v, _) in table.items() if v == value)
+
+
+class Sfic(BaseModel):
+    """Scanning Form Identification Code, scanline 2 field 6 (DI 40502.001B.8).
+
+    B.8 says the SFIC "describes if it is a first or second request mailer, whether it is
+    Title II, concurrent, or Title XVI-only, and whether the beneficiary prefers a non-English
+    language notice". cdrflow encodes it as 3 characters, one per attribute:
+
+    * position 1, request: ``F`` first, ``S`` second;
+    * position 2, title: ``2`` Title II only, ``C`` concurrent Title II/XVI, ``6`` Title XVI only;
+    * position 3, language: ``E`` English notice, ``N`` non-English notice preferred.
+
+    ``Sfic.parse("SCN")`` is a second-request, concurrent mailer for a beneficiary preferring a
+    non-English notice. A model field typed ``Sfic`` also accepts the 3-character code.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request: SficRequest
+    title: SficTitle
+    non_english: bool
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_code(cls, data: Any) -> Any:
+        return _sfic_fields(data) if isinstance(data, str) else data
+
+    @classmethod
+    def parse(cls, code: str) -> Sfic:
+        """Decode a 3-character SFIC; raises :class:`SficError` naming the bad position."""
+        return cls.model_validate(_sfic_fields(code))
+
+    @property
+    def code(self) -> str:
+        """The 3-character code, e.g. ``"F2E"``."""
+        return (
+            _code_for(SFIC_REQUEST_CODES, self.request)
+            + _code_for(SFIC_TITLE_CODES, self.title)
+            + _code_for(SFIC_LANGUAGE_CODES, self.non_english)
+        )
+
+    @property
+    def concurrent(self) -> bool:
+        """True for a concurrent Title II/Title XVI mailer."""
+        return self.title == "T2/16"
+
+    def __str__(self) -> str:
+        return self.code
+
+
+# --------------------------------------------------------------------------- field kinds
+
+
+class FieldKind(ABC):
+    """How one fixed-width field is read (:meth:`parse`), checked (:meth:`check`) and written (:meth:`render`)."""
+
+    fmt: str
+    """The format, in words, for messages and the layout documentation."""
+
+    @abstractmethod
+    def parse(self, text: str) -> Any:
+        """The value written in ``text`` (exactly the field's columns); :class:`ValueError` if malformed."""
+
+    @abstractmethod
+    def check(self, value: Any) -> Any:
+        """``value`` if it is a valid value of this kind, else :class:`ValueError`."""
+
+    @abstractmethod
+    def render(self, value: Any, width: int) -> str:
+        """A checked ``value`` written in ``width`` columns."""
+
+
+class Text(FieldKind):
+    """Text matching ``pattern``, left-justified and space-padded; all blank means ``None`` if ``blank``."""
+
+    def __init__(self, pattern: str, fmt: str, *, blank: bool = False) -> None:
+        self.pattern = re.compile(pattern)
+        self.fmt = fmt
+        self.blank = blank
+
+    def parse(self, text: str) -> str | None:
+        value = text.rstrip(SEPARATOR)
+        if value == "" and self.blank:
+            return None
+        if value == "":
+            raise ValueError(f"is blank; expected {self.fmt}")
+        return value
+
+    def check(self, value: Any) -> str | None:
+        if value is None and self.blank:
+            return None
+        if not isinstance(value, str) or self.pattern.fullmatch(value) is None:
+            raise ValueError(f"expected {self.fmt}; got {value!r}")
+        return value
+
+    def render(self, value: Any, width: int) -> str:
+        return SEPARATOR * width if value is None else str(value).ljust(width, SEPARATOR)
+
+
+class Number(FieldKind):
+    """A zero-padded whole number in ``lo..hi``; all blank means ``None`` if ``blank``."""
+
+    _DIGITS: ClassVar[re.Pattern[str]] = re.compile(r"[0-9]+")
+
+    def __init__(self, lo: int, hi: int, fmt: str, *, blank: bool = False) -> None:
+        self.lo = lo
+        self.hi = hi
+        self.fmt = fmt
+        self.blank = blank
+
+    def parse(self, text: str) -> int | None:
+        if self.blank and text.strip(SEPARATOR) == "":
+            return None
+        if self._DIGITS.fullmatch(text) is None:
+            raise ValueError(f"expected {self.fmt}; got {text!r}")
+        return int(text)
+
+    def check(self, value: Any) -> int | None:
+        if value is None and self.blank:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not self.lo <= value <= self.hi:
+            raise ValueError(f"expected {self.fmt}; got {value!r}")
+        return value
+
+    def render(self, value: Any, width: int) -> str:
+        return SEPARATOR * width if value is None else f"{value:0{width}d}"
+
+
+class Choice(FieldKind):
+    """One character from a fixed code list; ``codes`` maps each character to its value."""
+
+    def __init__(self, codes: Mapping[str, Any], fmt: str) -> None:
+        self.codes = MappingProxyType(dict(codes))
+        self.fmt = fmt
+
+    def parse(self, text: str) -> Any:
+        if text not in self.codes:
+            raise ValueError(f"expected {self.fmt}; got {text!r}")
+        return self.codes[text]
+
+    def _code(self, value: Any) -> str | None:
+        # Compare types too, so that True is not taken for 1 (or "1" for 1).
+        return next((c for c, v in self.codes.items() if type(v) is type(value) and v == value), None)
+
+    def check(self, value: Any) -> Any:
+        if self._code(value) is None:
+            raise ValueError(f"expected {self.fmt}; got {value!r}")
+        return value
+
+    def render(self, value: Any, width: int) -> str:
+        code = self._code(value)
+        if code is None:  # pragma: no cover - values are checked before rendering
+            raise ValueError(f"expected {self.fmt}; got {value!r}")
+        return code.ljust(width, SEPARATOR)
+
+
+class YearMonth(FieldKind):
+    """A calendar month written ``YYYYMM``, read as a :class:`~cdrflow.engine.months.Month`."""
+
+    fmt = "YYYYMM, a valid month (MM 01-12)"
+    _PATTERN: ClassVar[re.Pattern[str]] = re.compile(r"([0-9]{4})([0-9]{2})")
+
+    def parse(self, text: str) -> Month:
+        match = self._PATTERN.fullmatch(text)
+        if match is None:
+            raise ValueError(f"expected {self.fmt}; got {text!r}")
+        year, month = int(match.group(1)), int(match.group(2))
+        if not 1 <= month <= 12:
+            raise ValueError(f"month {match.group(2)} is not 01-12 in {text!r}")
+        if year < 1:
+            raise ValueError(f"year 0000 is not a valid year in {text!r}")
+        return Month(year, month)
+
+    def check(self, value: Any) -> Month:
+        if not isinstance(value, Month):
+            raise ValueError(f"expected a Month; got {value!r}")
+        return value
+
+    def render(self, value: Any, width: int) -> str:
+        return f"{value.year:04d}{value.month:02d}"
+
+
+class SficKind(FieldKind):
+    """The 3-character :class:`Sfic`."""
+
+    fmt = "SFIC: request F/S, title 2/C/6, language E/N"
+
+    def parse(self, text: str) -> Sfic:
+        return Sfic.parse(text)
+
+    def check(self, value: Any) -> Sfic:
+        if not isinstance(value, Sfic):
+            raise ValueError(f"expected an Sfic; got {value!r}")
+        return value
+
+    def render(self, value: Any, width: int) -> str:
+        return str(value.code)
+
+
+# --------------------------------------------------------------------------- the layout tables
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One field of a scanline: name, 1-based start column, width, kind, B.8 field number, content, citation."""
+
+    name: str
+    start: int
+    width: int
+    kind: FieldKind
+    b8_field: int
+    description: str
+    citation: str = B8
+
+    @property
+    def end(self) -> int:
+        """The last column of the field (1-based, inclusive)."""
+        return self.start + self.width - 1
+
+    @property
+    def columns(self) -> str:
+        """``"1-9"``, or ``"5"`` for a one-column field."""
+        return str(self.start) if self.width == 1 else f"{self.start}-{self.end}"
+
+    @property
+    def location(self) -> str:
+        """``"columns 1-9"``, or ``"column 5"``, for messages."""
+        return f"column {self.columns}" if self.width == 1 else f"columns {self.columns}"
+
+    def check(self, value: Any) -> Any:
+        """``value`` if it is valid for this field (including that it fits its width), else :class:`ValueError`."""
+        value = self.kind.check(value)
+        if len(self.kind.render(value, self.width)) != self.width:
+            raise ValueError(f"{value!r} does not fit in {self.width} columns")
+        return value
+
+
+@dataclass(frozen=True, slots=True)
+class ScanlineLayout:
+    """The fields of one scanline, left to right, with one separator column between neighbours."""
+
+    line: int
+    fields: tuple[FieldSpec, ...]
+
+    def __post_init__(self) -> None:
+        column = 1
+        for spec in self.fields:
+            if spec.start != column:
+                raise RuntimeError(f"scanline {self.line}: field {spec.name!r} starts at {spec.start}, not {column}")
+            column = spec.end + 1 + len(SEPARATOR)
+
+    @property
+    def length(self) -> int:
+        """The exact number of characters in the line."""
+        return self.fields[-1].end
+
+    @property
+    def separator_columns(self) -> tuple[int, ...]:
+        """The 1-based columns holding the single-space separators."""
+        return tuple(spec.end + 1 for spec in self.fields[:-1])
+
+    def spec(self, name: str) -> FieldSpec:
+        """The field called ``name``."""
+        for spec in self.fields:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"scanline {self.line} has no field {name!r}")
+
+    def decode(self, text: object) -> dict[str, Any]:
+        """The field values of ``text``, checked; raises :class:`ScanlineError` at the first bad field."""
+        if not isinstance(text, str):
+            raise ScanlineError(self.line, None, f"expected a string, got {type(text).__name__}")
+        if len(text) != self.length:
+            raise ScanlineError(self.line, None, f"expected {self.length} characters, got {len(text)}")
+        values: dict[str, Any] = {}
+        for spec, after in zip(self.fields, [*self.fields[1:], None], strict=True):
+            raw = text[spec.start - 1 : spec.end]
+            try:
+                values[spec.name] = spec.check(spec.kind.parse(raw))
+            except ValueError as exc:
+                raise ScanlineError(self.line, spec.name, f"{spec.location}: {exc}") from exc
+            if after is not None and text[spec.end : after.start - 1] != SEPARATOR:
+                raise ScanlineError(
+                    self.line,
+                    spec.name,
+                    f"column {spec.end + 1} after {spec.name!r} ({spec.location}) must be a single space "
+                    f"separating it from {after.name!r}; got {text[spec.end]!r}",
+                )
+        return values
+
+    def encode(self, values: Mapping[str, Any]) -> str:
+        """The line for ``values`` (one per field); raises :class:`ScanlineError` naming a bad field."""
+        parts: list[str] = []
+        for spec in self.fields:
+            try:
+                parts.append(spec.kind.render(spec.check(values[spec.name]), spec.width))
+            except (KeyError, ValueError) as exc:
+                raise ScanlineError(self.line, spec.name, str(exc)) from exc
+        return SEPARATOR.join(parts)
+
+
+_UPPER_DIGITS = "A-Z, 0-9"
+_MDR_CODES: Final[dict[str, str | None]] = {
+    " ": None,
+    **{letter: letter for letter in string.ascii_uppercase},
+    "3": "3",
+    "5": "5",
+    "7": "7",
+}
+
+SCANLINE1_FIELDS: Final[tuple[FieldSpec, ...]] = (
+    FieldSpec(
+        name="ssn",
+        start=1,
+        width=9,
+        kind=Text(r"[0-9]{9}", "9 digits"),
+        b8_field=1,
+        description="Social Security Number under which the mailer is being controlled",
+    ),
+    FieldSpec(
+        name="bic_or_id",
+        start=11,
+        width=2,
+        kind=Text(r"[A-Z0-9]{1,2}", f"1-2 characters ({_UPPER_DIGITS}), left-justified, space-padded"),
+        b8_field=2,
+        description="Beneficiary Identification Code (BIC) (Title II), or Individual Recipient Identification "
+        "code (ID) (Title XVI)",
+        citation=f"{B8}; DI 40502.001E.6",
+    ),
+    FieldSpec(
+        name="birth_year",
+        start=14,
+        width=4,
+        kind=Number(1, 9999, "a 4-digit year YYYY"),
+        b8_field=3,
+        description="Year of beneficiary's birth",
+    ),
+    FieldSpec(
+        name="prior_cdr_year",
+        start=19,
+        width=4,
+        kind=Number(1, 9999, "a 4-digit year YYYY, or blank (no prior CDR)", blank=True),
+        b8_field=4,
+        description="Year of most recent prior CDR (not before the birth year)",
+    ),
+    FieldSpec(
+        name="primary_dx",
+        start=24,
+        width=4,
+        kind=Text(r"[0-9]{4}", "4 digits, or blank (none)", blank=True),
+        b8_field=5,
+        description="Primary Diagnosis Code (e.g. 4140 angina, 2500 diabetes)",
+        citation=f"{B8}; DI 40502.001J.2.d",
+    ),
+    FieldSpec(
+        name="secondary_dx",
+        start=29,
+        width=4,
+        kind=Text(r"[0-9]{4}", "4 digits, or blank (none)", blank=True),
+        b8_field=5,
+        description="Secondary Diagnosis Code",
+    ),
+)
+"""Scanline 1 (32 columns): who the mailer is about (DI 40502.001B.8)."""
+
+SCANLINE2_FIELDS: Final[tuple[FieldSpec, ...]] = (
+    FieldSpec(
+        name="mdr",
+        start=1,
+        width=1,
+        kind=Choice(_MDR_CODES, "a letter A-Z (MIE), 3 (MIP), 5 or 7 (MINE), or blank (none)"),
+        b8_field=1,
+        description="Medical Diary Reason/Type (MDR/MR): an alpha for MIE, 3 for MIP, 5 or 7 for MINE; blank "
+        "when not provided (the default MDR/MR is then 3)",
+        citation=f"{B8}; DI 40502.001G.5; DI 40502.001J.3.b",
+    ),
+    FieldSpec(
+        name="concurrent",
+        start=3,
+        width=1,
+        kind=Choice({"Y": True, "N": False}, "Y or N"),
+        b8_field=2,
+        description="Concurrent Entitlement information: Y iff the mailer is concurrent Title II/Title XVI "
+        "(must agree with the SFIC title)",
+    ),
+    FieldSpec(
+        name="profile",
+        start=5,
+        width=1,
+        kind=Choice({"H": "H", "M": "M", "L": "L"}, "H, M or L"),
+        b8_field=3,
+        description="Profile Type (High, Medium, or Low)",
+        citation=f"{B8}; DI 40502.001G.3; DI 40502.001J.2.d",
+    ),
+    FieldSpec(
+        name="score",
+        start=7,
+        width=4,
+        kind=Number(0, 9999, "4 digits 0000-9999"),
+        b8_field=4,
+        description="Profiling SCORE (9999 is highest)",
+    ),
+    FieldSpec(
+        name="report_period",
+        start=12,
+        width=6,
+        kind=YearMonth(),
+        b8_field=5,
+        description="Report Period covered by the mailer",
+        citation=f"{B8}; DI 40502.001E.4.b",
+    ),
+    FieldSpec(
+        name="sfic",
+        start=19,
+        width=3,
+        kind=SficKind(),
+        b8_field=6,
+        description="Scanning Form Identification Code (SFIC): first or second request; Title II, concurrent, "
+        "or Title XVI-only; non-English notice preferred (see the SFIC table)",
+        citation=f"{B8}; DI 40502.001C",
+    ),
+    FieldSpec(
+        name="pc",
+        start=23,
+        width=1,
+        kind=Number(1, 8, "1 digit 1-8"),
+        b8_field=7,
+        description="Servicing Processing Center (PC 1-8)",
+        citation=f"{B8}; DI 40502.001E.4.a",
+    ),
+    FieldSpec(
+        name="dds",
+        start=25,
+        width=3,
+        kind=Text(r"[A-Z0-9]{3}", f"3 characters ({_UPPER_DIGITS})"),
+        b8_field=8,
+        description="Servicing State Agency/DDS code",
+    ),
+    FieldSpec(
+        name="fo",
+        start=29,
+        width=3,
+        kind=Text(r"[A-Z0-9]{3}", f"3 characters ({_UPPER_DIGITS})"),
+        b8_field=9,
+        description="Servicing Field Office (FO) Code",
+    ),
+)
+"""Scanline 2 (31 columns): how the case was selected and who services it (DI 40502.001B.8)."""
+
+SCANLINE3_FIELDS: Final[tuple[FieldSpec, ...]] = (
+    FieldSpec(
+        name="fo_city",
+        start=1,
+        width=20,
+        kind=Text(
+            r"[A-Z](?:[A-Z .'-]*[A-Z.'-])?",
+            "1-20 characters (A-Z, space, period, hyphen, apostrophe) starting with a letter, left-justified, "
+            "space-padded",
+        ),
+        b8_field=1,
+        description="Servicing FO City Name",
+        citation=f"{B8}; DI 40502.001F.3",
+    ),
+    FieldSpec(
+        name="fo_state",
+        start=22,
+        width=2,
+        kind=Text(r"[A-Z]{2}", "2 letters A-Z"),
+        b8_field=2,
+        description="Servicing FO State",
+    ),
+    FieldSpec(
+        name="fo_zip",
+        start=25,
+        width=9,
+        kind=Text(r"[0-9]{5}(?:[0-9]{4})?", "5 digits space-padded to 9, or 9 digits (ZIP+4)"),
+        b8_field=3,
+        description="Servicing FO ZIP CODE",
+    ),
+)
+"""Scanline 3 (33 columns): the servicing field office's address (DI 40502.001B.8)."""
+
+LAYOUTS: Final[Mapping[int, ScanlineLayout]] = MappingProxyType(
+    {
+        1: ScanlineLayout(1, SCANLINE1_FIELDS),
+        2: ScanlineLayout(2, SCANLINE2_FIELDS),
+        3: ScanlineLayout(3, SCANLINE3_FIELDS),
+    }
+)
+"""Scanline number -> its layout."""
+
+
+# --------------------------------------------------------------------------- models
+
+
+class _Scanline(BaseModel):
+    """A scanline's values; every field is checked against the layout table."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    LAYOUT: ClassVar[ScanlineLayout]
+
+    @field_validator("*")
+    @classmethod
+    def _check_against_layout(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.field_name is None:  # pragma: no cover - always set for field validators
+            return value
+        return cls.LAYOUT.spec(info.field_name).check(value)
+
+    @model_validator(mode="after")
+    def _check_consistency(self) -> Self:
+        self._cross_check(self._values())
+        return self
+
+    @classmethod
+    def _cross_check(cls, values: Mapping[str, Any]) -> None:
+        """Rules between fields; raise :class:`ScanlineError` naming the offending field."""
+
+    def _values(self) -> dict[str, Any]:
+        return {spec.name: getattr(self, spec.name) for spec in self.LAYOUT.fields}
+
+    def encode(self) -> str:
+        """The fixed-width line (exactly ``LAYOUT.length`` characters)."""
+        return self.LAYOUT.encode(self._values())
+
+    @classmethod
+    def decode(cls, text: str) -> Self:
+        """Read a line; raises :class:`ScanlineError` naming the scanline and the field."""
+        values = cls.LAYOUT.decode(text)
+        cls._cross_check(values)
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:  # pragma: no cover - decode has already checked every field
+            first = exc.errors()[0]
+            field = str(first["loc"][0]) if first["loc"] else None
+            raise ScanlineError(cls.LAYOUT.line, field, first["msg"]) from exc
+
+
+class Scanline1(_Scanline):
+    """Scanline 1 (DI 40502.001B.8): SSN, BIC/ID, year of birth, year of prior CDR, diagnosis codes."""
+
+    LAYOUT: ClassVar[ScanlineLayout] = LAYOUTS[1]
+
+    ssn: str
+    bic_or_id: str
+    birth_year: int
+    prior_cdr_year: int | None = None
+    primary_dx: str | None = None
+    secondary_dx: str | None = None
+
+    @classmethod
+    def _cross_check(cls, values: Mapping[str, Any]) -> None:
+        prior, born = values["prior_cdr_year"], values["birth_year"]
+        if prior is not None and prior < born:
+            raise ScanlineError(1, "prior_cdr_year", f"prior CDR year {prior} is before the birth year {born}")
+
+
+class Scanline2(_Scanline):
+    """Scanline 2 (DI 40502.001B.8): MDR, concurrent flag, profile, score, report period, SFIC, PC, DDS, FO."""
+
+    LAYOUT: ClassVar[ScanlineLayout] = LAYOUTS[2]
+
+    mdr: str | None = None
+    concurrent: bool
+    profile: Literal["H", "M", "L"]
+    score: int
+    report_period: Month
+    sfic: Sfic
+    pc: int
+    dds: str
+    fo: str
+
+    @classmethod
+    def _cross_check(cls, values: Mapping[str, Any]) -> None:
+        concurrent, sfic = values["concurrent"], values["sfic"]
+        if concurrent != sfic.concurrent:
+            flag = "Y" if concurrent else "N"
+            raise ScanlineError(
+                2,
+                "concurrent",
+                f"concurrent flag {flag} contradicts SFIC {sfic.code!r} (title {sfic.title}); "
+                "the flag is Y exactly when the SFIC title is T2/16",
+            )
+
+
+class Scanline3(_Scanline):
+    """Scanline 3 (DI 40502.001B.8): servicing FO city, state and ZIP code."""
+
+    LAYOUT: ClassVar[ScanlineLayout] = LAYOUTS[3]
+
+    fo_city: str
+    fo_state: str
+    fo_zip: str
+
+    @field_validator("fo_zip", mode="before")
+    @classmethod
+    def _accept_zip_plus_4_hyphen(cls, value: Any) -> Any:
+        """Accept ``"12345-6789"`` for ``"123456789"``."""
+        if isinstance(value, str) and re.fullmatch(r"[0-9]{5}-[0-9]{4}", value):
+            return value.replace("-", "")
+        return value
+
+
+class Scanlines(BaseModel):
+    """All three scanlines of one Form SSA-455-OCR-SM (DI 40502.001B.8)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    line1: Scanline1
+    line2: Scanline2
+    line3: Scanline3
+
+    def encode(self) -> tuple[str, str, str]:
+        """The three fixed-width lines."""
+        return self.line1.encode(), self.line2.encode(), self.line3.encode()
+
+    @classmethod
+    def decode(cls, line1: str, line2: str, line3: str) -> Scanlines:
+        """Read three lines; raises :class:`ScanlineError` naming the scanline and the field."""
+        return cls(line1=Scanline1.decode(line1), line2=Scanline2.decode(line2), line3=Scanline3.decode(line3))
+
+
+EXAMPLE: Final = Scanlines(
+    line1=Scanline1(
+        ssn="123456789", bic_or_id="A", birth_year=1958, prior_cdr_year=2001, primary_dx="4140", secondary_dx="2500"
+    ),
+    line2=Scanline2(
+        mdr="7",
+        concurrent=False,
+        profile="L",
+        score=1234,
+        report_period=Month(2006, 1),
+        sfic=Sfic(request="FIRST", title="T2", non_english=False),
+        pc=3,
+        dds="S01",
+        fo="A12",
+    ),
+    line3=Scanline3(fo_city="WILKES-BARRE", fo_state="PA", fo_zip="187020000"),
+)
+"""A synthetic example (not a real person or office code) used in the documentation."""
+
+
+# --------------------------------------------------------------------------- documentation
+
+
+def _ruler(length: int) -> list[str]:
+    tens = "".join(str(c // 10 % 10) if c % 10 == 0 else " " for c in range(1, length + 1)).rstrip()
+    ones = "".join(str(c % 10) for c in range(1, length + 1))
+    return [tens, ones]
+
+
+def _sfic_table() -> list[str]:
+    rows = ["| Position | Attribute | Code | Meaning | `Sfic` value |", "|---|---|---|---|---|"]
+    for position, attribute, table in _SFIC_POSITIONS:
+        for code, (value, meaning) in table.items():
+            rows.append(f"| {position} | `{attribute}` | `{code}` | {meaning} | `{value!r}` |")
+    return rows
+
+
+def render_layout_markdown() -> str:
+    """The scanline layout, the SFIC code and an example as Markdown (pasted into ``docs/forms.md``)."""
+    out: list[str] = []
+    for number, layout in LAYOUTS.items():
+        out += [
+            f"### Scanline {number} ({layout.length} columns)",
+            "",
+            "| Columns | Width | Field | B.8 field | Format | Content | Citation |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for spec, separator in zip(layout.fields, [*layout.separator_columns, None], strict=True):
+            out.append(
+                f"| {spec.columns} | {spec.width} | `{spec.name}` | {spec.b8_field} | {spec.kind.fmt} "
+                f"| {spec.description} | {spec.citation} |"
+            )
+            if separator is not None:
+                out.append(f"| {separator} | 1 | (separator) | | a single space | | cdrflow design |")
+        out.append("")
+    out += [
+        "### Scanning Form Identification Code (SFIC)",
+        "",
+        f"Scanline 2 field 6, 3 characters, one per attribute named in {B8} (cdrflow design). "
+        "The `concurrent` flag of scanline 2 must be `Y` exactly when position 2 is `C`.",
+        "",
+        *_sfic_table(),
+        "",
+        "### Example (synthetic data)",
+        "",
+        "```text",
+        *_ruler(max(layout.length for layout in LAYOUTS.values())),
+        *EXAMPLE.encode(),
+        "```",
+    ]
+    return "\n".join(out) + "\n"

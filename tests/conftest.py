@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from cdrflow.policy.mailer import jurisdiction
+from cdrflow.policy.mailer.calcs import REGISTRY
+
+FIXTURES = Path(__file__).parent / "policy" / "fixtures"
+
+BASE_MAILER: dict[str, Any] = {
+    "mailer_id": "M-0001",
+    "ssn": "123456789",
+    "title": "T2",
+    "form": "SSA-455-OCR-SM",
+    "request": "FIRST",
+    "profile": "L",
+    "report_period_start": "2024-01",
+    "signed": True,
+    "signer": "BENEFICIARY",
+    "q1a_worked": "NO",
+    "q1b_earnings": [],
+    "q2_school": "NO",
+    "q3_doctor_work": "CANNOT_WORK",
+    "q4_health": "SAME",
+    "q5_doctor_visits": "YES",
+    "q6_hospitalized": "NO",
+    "vr_interest": None,
+    "remarks": None,
+    "attachments": [],
+    "translation_needed": False,
+    "other_program_issue": False,
+}
+"""A LOW-profile, signed, nonactionable SSA-455-OCR-SM whose answers agree with the profile."""
+
+
+@pytest.fixture
+def registry() -> Any:
+    return REGISTRY
+
+
+@pytest.fixture
+def test_ssn_table() -> Iterator[None]:
+    """Load the illustrative PC 1-6 fixture table for a test, then restore the shipped one."""
+    jurisdiction.use_ssn_table(FIXTURES / "pc_ssn_test_table.yaml")
+    yield
+    jurisdiction._active.clear()
+
+
+def mailer(**changes: Any) -> dict[str, Any]:
+    return {**BASE_MAILER, **changes}
