@@ -43,7 +43,8 @@ def calc(
 ) -> None:
     """Run a policy computation: one JSON object in, one JSON object out."""
     registry = _registry()
-    table_path = pc_ssn_table or (Path(os.environ["CDRFLOW_PC_SSN_TABLE"]) if os.environ.get("CDRFLOW_PC_SSN_TABLE") else None)
+    env_table = os.environ.get("CDRFLOW_PC_SSN_TABLE")
+    table_path = pc_ssn_table or (Path(env_table) if env_table else None)
     if table_path is not None:
         from cdrflow.policy.mailer.jurisdiction import use_ssn_table
 
@@ -94,7 +95,7 @@ def _progress() -> Progress:
 
 def _count_lines(path: Path) -> int | None:
     if path.suffix == ".parquet":
-        return pl.scan_parquet(path).select(pl.len()).collect().item()
+        return int(pl.scan_parquet(path).select(pl.len()).collect().item())
     with path.open("rb") as fh:
         return sum(1 for line in fh if line.strip())
 
@@ -119,7 +120,7 @@ def _show_outcomes(result: Any) -> None:
     out.print("  ".join(parts))
     out.print(
         f"read {result.read:,} = decided {result.decided:,} + rejected {len(result.rejects):,}"
-        f"  [{'green' if result.reconciles() else 'red'}]{'reconciled' if result.reconciles() else 'DOES NOT RECONCILE'}[/]"
+        + ("  [green]reconciled[/]" if result.reconciles() else "  [red]DOES NOT RECONCILE[/]")
     )
 
 

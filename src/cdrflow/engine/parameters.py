@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .yamlio import load_yaml
-
 from .errors import NoValueInForce, PolicyError
+from .yamlio import load_yaml
 
 LATEST = dt.date.max
 """Pass as the date to ask for the value currently last in force."""

@@ -51,9 +51,8 @@ def mailer(rng: random.Random, n: int) -> dict[str, Any]:
         remarks = {"text": "THANK YOU", "relevant": False, "subject": None}
     attachments = []
     if rng.random() < 0.05:
-        attachments.append(
-            {"kind": _pick(rng, {"MEDICAL_EVIDENCE": 0.7, "PAY_STUB": 0.2, "OTHER": 0.1}), "relevant": rng.random() < 0.8}
-        )
+        kind = _pick(rng, {"MEDICAL_EVIDENCE": 0.7, "PAY_STUB": 0.2, "OTHER": 0.1})
+        attachments.append({"kind": kind, "relevant": rng.random() < 0.8})
     return {
         "mailer_id": f"M{n:09d}",
         "ssn": f"{rng.randint(1, 899):03d}{rng.randint(1, 99):02d}{rng.randint(1, 9999):04d}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -33,7 +34,7 @@ class SsnTable:
                 raise PolicyError(f"{path}: range {i} must have 001 <= from <= to <= 999 and pc 1-6, got {r}")
             ranges.append((lo, hi, pc))
         ranges.sort()
-        for (_a, b, _p), (c, _d, _q) in zip(ranges, ranges[1:], strict=False):
+        for (_a, b, _p), (c, _d, _q) in itertools.pairwise(ranges):
             if c <= b:
                 raise PolicyError(f"{path}: area number ranges overlap at {c:03d}")
         return cls(str(data.get("reference", path.name)), tuple(ranges))
@@ -112,7 +113,8 @@ def pc_jurisdiction(inp: JurisdictionInput, explain: Explain) -> Jurisdiction:
             explain.rule("pc7", "DI 40502.001E.4.a", f"age {inp.wage_earner_age} < {age_limit}")
             return Jurisdiction(
                 pc=7,
-                reason="OCO/PC-7 has domestic Title II-only and concurrent disabled worker claims and their auxiliaries",
+                reason="OCO/PC-7 has domestic Title II-only and concurrent disabled worker claims "
+                "and their auxiliaries",
             )
     elif inp.title == "T16":
         why = "PCs 1 through 6 have jurisdiction for all Title XVI-only cases"

@@ -103,5 +103,6 @@ def followup_selection(inp: FollowupInput, explain: Explain) -> Followup:
             return Followup(action="NONRESPONDER_REVIEW", event=f"{inp.title} NONRESPONDER REVIEW", days=age)
         explain.rule("hold-undeliverable", "DI 40502.001E.1", f"{age} of {limit} days from the send request")
         return Followup(action="NONE", event=None, days=age)
-    explain.rule("no-followup", "DI 40502.001G.6", f"{event} is not selected for a second request or nonresponder alert")
+    explain.rule("no-followup", "DI 40502.001G.6",
+                 f"{event} is not selected for a second request or nonresponder alert")
     return Followup(action="NONE", event=None, days=age)
