@@ -20,7 +20,7 @@ def test_list_shows_every_calc_with_citations() -> None:
     p = run("calc", "--list")
     assert p.returncode == 0
     for name in ("mailer-decision", "diary-reset", "earnings-tolerance", "cdt-code", "ipca-event",
-                 "followup-selection", "pc-jurisdiction", "dircon-outcome"):
+                 "followup-selection", "pc-jurisdiction", "dircon-outcome", "reviewer-guide"):
         assert name in p.stdout
     assert "DI 40502.001" in p.stdout
 
