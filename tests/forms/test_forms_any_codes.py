@@ -14,7 +14,9 @@ from cdrflow.forms import CODE_TABLE, AnyCodes, AnyCodesError
 BOX = ["0", "1", "2", "3", "4", "8", "9"]
 SUBJECTS = ["WORK", "MEDICAL", "WORK_AND_MEDICAL", "MISC"]
 
-any_codes = st.builds(AnyCodes, remarks=st.sampled_from(BOX), attachments=st.sampled_from(BOX), other_program_issue=st.booleans())
+any_codes = st.builds(
+    AnyCodes, remarks=st.sampled_from(BOX), attachments=st.sampled_from(BOX), other_program_issue=st.booleans()
+)
 code_strings = st.tuples(st.sampled_from(BOX), st.sampled_from(BOX), st.sampled_from("YN")).map("".join)
 attachment_lists = st.lists(st.sampled_from([None, *SUBJECTS]), max_size=6)
 
@@ -175,9 +177,7 @@ def test_from_record_parts_properties(
     other: bool,
     rng: Any,
 ) -> None:
-    consistent = (not present and not relevant and subject is None) or (
-        present and (subject is not None) == relevant
-    )
+    consistent = (not present and not relevant and subject is None) or (present and (subject is not None) == relevant)
     if not consistent:
         with pytest.raises(ValueError, match="remarks_"):
             AnyCodes.from_record_parts(subject, relevant, present, attachments, translation, other)

@@ -54,7 +54,13 @@ def test_layout_doc_has_every_field_with_its_columns() -> None:
 
 def test_doc_states_citations_and_design_status() -> None:
     text = DOC.read_text(encoding="utf-8")
-    for citation in ("DI 40502.001B.7", "DI 40502.001B.8", "DI 40502.001E.3.b", "DI 40502.001F.3.c", "DI 40502.001J.2.c"):
+    for citation in (
+        "DI 40502.001B.7",
+        "DI 40502.001B.8",
+        "DI 40502.001E.3.b",
+        "DI 40502.001F.3.c",
+        "DI 40502.001J.2.c",
+    ):
         assert citation in text
     assert "cdrflow's design" in text
     assert "names the fields" in text
@@ -62,7 +68,9 @@ def test_doc_states_citations_and_design_status() -> None:
 
 def test_stale_doc_is_detected(tmp_path: Path) -> None:
     stale = tmp_path / "forms.md"
-    stale.write_text(DOC.read_text(encoding="utf-8").replace("| 1-9 | 9 | `ssn`", "| 1-8 | 8 | `ssn`"), encoding="utf-8")
+    stale.write_text(
+        DOC.read_text(encoding="utf-8").replace("| 1-9 | 9 | `ssn`", "| 1-8 | 8 | `ssn`"), encoding="utf-8"
+    )
     assert main([str(stale)]) == 1
     assert main([str(stale), "--write"]) == 0
     assert stale.read_text(encoding="utf-8") == DOC.read_text(encoding="utf-8")
