@@ -74,7 +74,7 @@ Question 7
 Question 5
 """
 
-SEED = Path("/work/shared/seeds/001_0f04af8a9a0d0bc2.txt")
+SEED = Path(__file__).resolve().parents[2].parent / "shared" / "seeds" / "001_0f04af8a9a0d0bc2.txt"
 
 
 def _b7_rows() -> list[tuple[str, int, int | None]]:

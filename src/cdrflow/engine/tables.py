@@ -245,8 +245,9 @@ class DecisionTable:
           left out;
         * it reports a rule's ``label`` as the id of the rule that fired (else ``Rule.N``);
         * it returns ``number`` outputs as floats (``1.0`` for ``1``);
-        * it checks inputs against ``inputValues`` (an out-of-domain value is an error) and
-          outputs against ``outputValues``;
+        * it checks an input against ``inputValues`` only when it evaluates a rule's test on
+          that input (so an out-of-domain value of an input no tried rule tests goes
+          unnoticed), and each output against ``outputValues``;
         * it ignores an ``informationRequirement`` on an ``inputData`` and a rule's
           ``description``;
         * it cannot read a string holding ``"`` or ``\\`` (FEEL writes them ``\\"`` and
@@ -258,9 +259,13 @@ class DecisionTable:
         named = [("table", self.name)] + [("input", n) for n in input_names] + [("output", n) for n in output_names]
         for kind, name in named:
             if not _is_feel_name(name):
-                raise PolicyError(f"table {self.name}: {kind} name {name!r} is not a plain FEEL name; cannot export DMN")
+                raise PolicyError(
+                    f"table {self.name}: {kind} name {name!r} is not a plain FEEL name; cannot export DMN"
+                )
         if _RULE_COLUMN in input_names + output_names:
-            raise PolicyError(f"table {self.name}: {_RULE_COLUMN!r} is reserved for the row-id column of the DMN export")
+            raise PolicyError(
+                f"table {self.name}: {_RULE_COLUMN!r} is reserved for the row-id column of the DMN export"
+            )
         if self.name in input_names:
             raise PolicyError(f"table {self.name}: an input may not have the table's name in the DMN export")
 
@@ -278,7 +283,7 @@ class DecisionTable:
         lines = [
             '<?xml version="1.0" encoding="UTF-8"?>',
             f'<definitions xmlns="{DMN13_NS}" id="{xid("definitions", t)}" name={_attr(self.title)} '
-            f'namespace={_attr(f"https://cdrflow.example/dmn/{t}")}>',
+            f"namespace={_attr(f'https://cdrflow.example/dmn/{t}')}>",
             f'  <decision id="{xid("decision", t)}" name={_attr(t)} label={_attr(self.title)}>',
             f"    <description>{escape(self.citation)}; effective {self.effective.isoformat()}</description>",
         ]
