@@ -110,7 +110,9 @@ def _show_outcomes(result: Any) -> None:
     for row in summary.iter_rows(named=True):
         bar = "█" * max(1, round(row["percent"] / 2)) if row["count"] else ""
         t.add_row(
-            row["outcome"], row["alert_type"] or "-", str(row["alert_message"] or "-"),
+            row["outcome"],
+            row["alert_type"] or ("none: hard-paper SSA-455 (F.2)" if row["outcome"] == "PC_REVIEW" else "-"),
+            str(row["alert_message"] or "-"),
             f"{row['count']:,}", f"{row['percent']:.2f}%", f"[cyan]{bar}[/]",
         )
     out.print(t)
