@@ -32,6 +32,9 @@ def mailer_records(draw: st.DrawFn, n: int | None = None) -> dict[str, Any]:
     )
     other = draw(st.booleans())
     codes = draw(st.none() | st.tuples(st.sampled_from("0123489"), st.sampled_from("0123489")))
+    translation = draw(st.booleans())
+    if codes is not None and "9" in codes and not translation:
+        codes = None
     return {
         "mailer_id": f"M{draw(st.integers(0, 10**9)) if n is None else n}",
         "ssn": draw(st.from_regex(r"\A[0-9]{9}\Z")),
@@ -57,7 +60,7 @@ def mailer_records(draw: st.DrawFn, n: int | None = None) -> dict[str, Any]:
                       st.sampled_from(["MEDICAL_EVIDENCE", "PAY_STUB", "OTHER", "w2"]), st.booleans(),
                       st.none() | subjects),
             max_size=3)),
-        "translation_needed": draw(st.booleans()),
+        "translation_needed": translation,
         "other_program_issue": other,
         "any_codes": None if codes is None else f"{codes[0]}{codes[1]}{'Y' if other else 'N'}",
     }

@@ -78,3 +78,19 @@ def test_rerunning_the_same_input_changes_nothing(tmp_path: Path) -> None:
     second = write_result(decide_file(src), tmp_path / "b")
     assert first["decisions_csv"].read_bytes() == second["decisions_csv"].read_bytes()
     assert first["rejects"].read_bytes() == second["rejects"].read_bytes()
+
+
+def test_a_records_own_decision_date_chooses_its_policy(tmp_path: Path) -> None:
+    recs = list(generate(4, seed=5))
+    recs[1]["decision_date"] = "2005-01-01"  # before TN 2 (10-08): no $701 threshold in force
+    recs[2]["decision_date"] = "2012-06-01"
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in recs))
+    result = decide_file(src)
+    assert result.reconciles()
+    assert [(r.line, r.field) for r in result.rejects] == [(2, "decision_date")]
+    assert "earnings_threshold_q1b" in result.rejects[0].reason
+    assert result.decisions["mailer_id"].to_list() == [recs[0]["mailer_id"], recs[2]["mailer_id"], recs[3]["mailer_id"]]
+    version = json.loads(result.decisions["policy_version"][1])
+    per = REGISTRY["mailer-decision"].run(recs[2])
+    assert version == per["policy_version"]

@@ -14,7 +14,7 @@ import datetime as dt
 
 import polars as pl
 
-from cdrflow.policy.mailer.features import WORK_SUBJECTS
+from cdrflow.policy.mailer.features import RELEVANT_CODES, WORK_SUBJECTS
 from cdrflow.policy.mailer.record import ATTACHMENT_KIND_SUBJECT, MEDICAL_SIGNERS
 from cdrflow.policy.mailer.source import alert_messages, param, tables
 
@@ -95,7 +95,7 @@ def feature_exprs(on: dt.date | None) -> list[pl.Expr]:
         pl.col("q4_health").fill_null("NONE").alias("q4"),
         pl.col("q5_doctor_visits").fill_null("NONE").alias("q5"),
         pl.col("q6_hospitalized").fill_null("NONE").alias("q6"),
-        rem_relevant.alias("relevant_remarks"),
+        (rem_relevant | codes.str.slice(0, 1).is_in(list(RELEVANT_CODES)).fill_null(False)).alias("relevant_remarks"),
         lengthy.fill_null(False).alias("lengthy_relevant_remarks"),
         att_relevant.alias("relevant_attachments"),
         pl.col("signer").is_in(list(MEDICAL_SIGNERS)).alias("medical_signer"),
@@ -138,6 +138,21 @@ def decide_frame(frame: pl.LazyFrame | pl.DataFrame, on: dt.date | None = None) 
         pl.col("significant").alias("significant_responses"),
         pl.col("work_issue"),
     )
+
+
+def policy_version(on: dt.date | None) -> dict[str, str]:
+    """The versions a decision on ``on`` uses: the same keys the per-record calc reports."""
+    from cdrflow.engine.parameters import LATEST
+    from cdrflow.policy.mailer.source import SOURCE, parameters
+
+    when = on or LATEST
+    versions = {"source": SOURCE}
+    for name in ("earnings_threshold_q1b", "remark_short_limit"):
+        versions[f"param:{name}"] = parameters()[name].at(when).effective.isoformat()
+    for name in ("work_activity", "actionable", "automated_recommendation", "significant_responses",
+                 "pc_review_routing"):
+        versions[f"table:{name}"] = tables()[name].effective.isoformat()
+    return versions
 
 
 def alert_text_expr() -> pl.Expr:

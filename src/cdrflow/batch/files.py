@@ -20,9 +20,10 @@ import polars as pl
 from pydantic import ValidationError
 
 from cdrflow.engine.calc import validation_to_input_error
+from cdrflow.engine.errors import NoValueInForce
 from cdrflow.policy.mailer.record import ReturnedMailer
 
-from .decide import alert_text_expr, decide_frame
+from .decide import alert_text_expr, decide_frame, policy_version
 from .schema import MAILER_SCHEMA
 
 
@@ -97,16 +98,39 @@ def validate(
             )
             continue
         seen[rec.mailer_id] = line
-        valid.append(rec.model_dump(mode="json", include=set(MAILER_SCHEMA)))
+        row = rec.model_dump(mode="json", include=set(MAILER_SCHEMA))
+        row["_line"] = line
+        row["_decision_date"] = rec.decision_date
+        valid.append(row)
     return read, valid, rejects
 
 
 def decide_file(
     path: Path, on: dt.date | None = None, progress: Callable[[int], None] | None = None
 ) -> BatchResult:
+    """Decide a file. A record's own ``decision_date`` chooses its policy; otherwise ``on``."""
     read, valid, rejects = validate(iter_raw(path), progress)
-    frame = pl.DataFrame(valid, schema=MAILER_SCHEMA) if valid else pl.DataFrame(schema=MAILER_SCHEMA)
-    decisions = decide_frame(frame, on).with_columns(alert_text_expr()).collect()
+    groups: dict[dt.date | None, list[dict[str, Any]]] = {}
+    for row in valid:
+        groups.setdefault(row.pop("_decision_date") or on, []).append(row)
+    frames: list[pl.DataFrame] = []
+    for when, rows in sorted(groups.items(), key=lambda kv: (kv[0] is not None, kv[0] or dt.date.min)):
+        try:
+            version = json.dumps(policy_version(when), sort_keys=True)
+        except NoValueInForce as exc:
+            rejects.extend(Reject(r["_line"], r["mailer_id"], "decision_date", str(exc)) for r in rows)
+            continue
+        lines = pl.Series("_line", [r.pop("_line") for r in rows], dtype=pl.Int64)
+        frame = pl.DataFrame(rows, schema=MAILER_SCHEMA)
+        decided = decide_frame(frame, when).collect()
+        frames.append(decided.with_columns(lines, pl.lit(version).alias("policy_version")))
+    if frames:
+        decisions = pl.concat(frames).sort("_line").drop("_line")
+    else:
+        empty = pl.DataFrame(schema=MAILER_SCHEMA)
+        decisions = decide_frame(empty, None).collect().with_columns(pl.lit("").alias("policy_version"))
+    decisions = decisions.with_columns(alert_text_expr())
+    rejects.sort(key=lambda r: r.line)
     return BatchResult(read, decisions, rejects)
 
 

@@ -29,8 +29,8 @@ class DirconOutcome(CalcOutput):
 @calc(
     REGISTRY,
     "dircon-outcome",
-    citation="DI 40502.001I; DI 40502.001J.1",
-    summary="Next step after DIRCON attempts: busy signals do not count; two counted attempts are made",
+    citation="DI 40502.001I (nonresponders); DI 40502.001J.1 (two attempts, busy not counted)",
+    summary="Nonresponder DIRCON: next step after the attempts; busy signals do not count",
     source=SOURCE,
     input_model=DirconInput,
     output_model=DirconOutcome,

@@ -19,6 +19,8 @@ from .source import param
 
 Q1bStatus = Literal["AT_OR_ABOVE_THRESHOLD", "BELOW_THRESHOLD", "NO_EARNINGS", "ONLY_BEFORE_REPORT_PERIOD"]
 WORK_SUBJECTS = frozenset({"WORK", "WORK_AND_MEDICAL"})
+RELEVANT_CODES = "1234"
+"""ANY CODES? values for a relevant submission: work, medical, both, miscellaneous (E.3.b)."""
 _WORD = re.compile(r"\S+")
 
 
@@ -69,7 +71,11 @@ def features(record: ReturnedMailer, on: dt.date | None, explain: Explain | None
     threshold = float(param("earnings_threshold_q1b", on, explain))
     limit = param("remark_short_limit", on, explain)
     rem = record.remarks
-    relevant_remarks = rem is not None and rem.relevant
+    # J.2.c: a code "1" (or any relevant-subject code) in the Remarks box alerts the mailer for
+    # PC review even when the keyed remark text is not in the record.
+    relevant_remarks = (rem is not None and rem.relevant) or (
+        record.any_codes is not None and record.any_codes[0] in RELEVANT_CODES
+    )
     lengthy = (
         rem is not None
         and rem.relevant

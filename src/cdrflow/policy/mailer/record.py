@@ -104,7 +104,9 @@ class ReturnedMailer(Strict):
     translation_needed: bool = False
     other_program_issue: bool = False
     # Optional extras.
-    any_codes: Annotated[str, StringConstraints(pattern=r"^[0-9][0-9][YN]$")] | None = None
+    any_codes: Annotated[str, StringConstraints(pattern=r"^[0123489][0123489][YN]$")] | None = Field(
+        default=None, description="ANY CODES? (E.3.b) as adopted in docs/interpretations.md#any-codes"
+    )
     impairment_codes: list[Annotated[str, StringConstraints(pattern=r"^\d{4}$")]] = Field(default_factory=list)
     q5_narrative: str | None = None
     q6_narrative: str | None = None
@@ -131,6 +133,8 @@ class ReturnedMailer(Strict):
 
     @model_validator(mode="after")
     def _check(self) -> ReturnedMailer:
+        if self.any_codes is not None and "9" in self.any_codes[:2] and not self.translation_needed:
+            raise ValueError(f"any_codes {self.any_codes} says translation is required but translation_needed is false")
         if self.any_codes is not None and (self.any_codes[2] == "Y") != self.other_program_issue:
             raise ValueError(
                 f"any_codes position 3 is {self.any_codes[2]!r} but other_program_issue is {self.other_program_issue}"
