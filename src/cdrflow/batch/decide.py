@@ -14,9 +14,10 @@ import datetime as dt
 
 import polars as pl
 
-from cdrflow.policy.mailer.features import RELEVANT_CODES, WORK_SUBJECTS
+from cdrflow.engine.parameters import LATEST
+from cdrflow.policy.mailer.features import FEATURE_PARAMETERS, RELEVANT_CODES, WORK_SUBJECTS
 from cdrflow.policy.mailer.record import ATTACHMENT_KIND_SUBJECT, MEDICAL_SIGNERS
-from cdrflow.policy.mailer.source import alert_messages, param, tables
+from cdrflow.policy.mailer.source import SOURCE, alert_messages, param, parameters, tables
 
 OUTPUT_COLUMNS = [
     "mailer_id",
@@ -38,8 +39,9 @@ def _entry(i: int, field: str) -> pl.Expr:
 
 
 def feature_exprs(on: dt.date | None) -> list[pl.Expr]:
-    threshold = float(param("earnings_threshold_q1b", on))
-    limit = param("remark_short_limit", on)
+    threshold_name, limit_name = FEATURE_PARAMETERS
+    threshold = float(param(threshold_name, on))
+    limit = param(limit_name, on)
     rp = pl.col("report_period_start")
     informative, counting, at_or_above, positive = [], [], [], []
     for i in range(3):
@@ -142,16 +144,12 @@ def decide_frame(frame: pl.LazyFrame | pl.DataFrame, on: dt.date | None = None) 
 
 def policy_version(on: dt.date | None) -> dict[str, str]:
     """The versions a decision on ``on`` uses: the same keys the per-record calc reports."""
-    from cdrflow.engine.parameters import LATEST
-    from cdrflow.policy.mailer.source import SOURCE, parameters
-
     when = on or LATEST
     versions = {"source": SOURCE}
-    for name in ("earnings_threshold_q1b", "remark_short_limit"):
+    for name in FEATURE_PARAMETERS:
         versions[f"param:{name}"] = parameters()[name].at(when).effective.isoformat()
-    for name in ("work_activity", "actionable", "automated_recommendation", "significant_responses",
-                 "pc_review_routing"):
-        versions[f"table:{name}"] = tables()[name].effective.isoformat()
+    for table in tables().values():  # every table of the chain fires once per record
+        versions[f"table:{table.name}"] = table.effective.isoformat()
     return versions
 
 

@@ -22,6 +22,8 @@ WORK_SUBJECTS = frozenset({"WORK", "WORK_AND_MEDICAL"})
 RELEVANT_CODES = "1234"
 """ANY CODES? values for a relevant submission: work, medical, both, miscellaneous (E.3.b)."""
 _WORD = re.compile(r"\S+")
+FEATURE_PARAMETERS = ("earnings_threshold_q1b", "remark_short_limit")
+"""The parameters the features read; the batch reports their versions from this list."""
 
 
 def q1b_status(record: ReturnedMailer, threshold: float) -> Q1bStatus:
@@ -68,8 +70,9 @@ class MailerFeatures:
 
 
 def features(record: ReturnedMailer, on: dt.date | None, explain: Explain | None = None) -> MailerFeatures:
-    threshold = float(param("earnings_threshold_q1b", on, explain))
-    limit = param("remark_short_limit", on, explain)
+    threshold_name, limit_name = FEATURE_PARAMETERS
+    threshold = float(param(threshold_name, on, explain))
+    limit = param(limit_name, on, explain)
     rem = record.remarks
     # J.2.c: a code "1" (or any relevant-subject code) in the Remarks box alerts the mailer for
     # PC review even when the keyed remark text is not in the record.

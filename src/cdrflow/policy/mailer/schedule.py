@@ -31,6 +31,11 @@ KNOWN_EVENTS = (
     "DO CDR",
     "MAILER RECEIVED",
 )
+FOLLOWUPS: dict[str, tuple[str, Literal["SEND_SECOND_MAILER", "NONRESPONDER_REVIEW"], str, str]] = {
+    "INITIAL MAILER SENT": ("second_request_days", "SEND_SECOND_MAILER", "SECOND MAILER SENT", "second-request"),
+    "SECOND MAILER SENT": ("nonresponder_days", "NONRESPONDER_REVIEW", "NONRESPONDER REVIEW", "nonresponder"),
+}
+"""Event -> (parameter of its age limit, action, event posted, rule id): DI 40502.001G.6."""
 _PREFIX = re.compile(r"^(?:\d{3}\s*/\s*)?(?:(T2/16|T2|T16)\s+)?(.*)$")
 
 
@@ -77,19 +82,13 @@ def followup_selection(inp: FollowupInput, explain: Explain) -> Followup:
     if inp.as_of < inp.last_event_date:
         raise InputError("as_of", f"selection run {inp.as_of} is before the last event {inp.last_event_date}")
     age = days_between(inp.last_event_date, inp.as_of)
-    if event == "INITIAL MAILER SENT":
-        limit = int(param("second_request_days", inp.as_of, explain))
+    if event in FOLLOWUPS:
+        limit_param, action, posted, rule = FOLLOWUPS[event]
+        limit = int(param(limit_param, inp.as_of, explain))
         if age > limit:
-            explain.rule("second-request", "DI 40502.001G.6", f"INITIAL MAILER SENT {age} days old > {limit}")
-            return Followup(action="SEND_SECOND_MAILER", event=f"{inp.title} SECOND MAILER SENT", days=age)
-        explain.rule("wait", "DI 40502.001G.6", f"INITIAL MAILER SENT {age} days old, not more than {limit}")
-        return Followup(action="NONE", event=None, days=age)
-    if event == "SECOND MAILER SENT":
-        limit = int(param("nonresponder_days", inp.as_of, explain))
-        if age > limit:
-            explain.rule("nonresponder", "DI 40502.001G.6", f"SECOND MAILER SENT {age} days old > {limit}")
-            return Followup(action="NONRESPONDER_REVIEW", event=f"{inp.title} NONRESPONDER REVIEW", days=age)
-        explain.rule("wait", "DI 40502.001G.6", f"SECOND MAILER SENT {age} days old, not more than {limit}")
+            explain.rule(rule, "DI 40502.001G.6", f"{event} {age} days old > {limit}")
+            return Followup(action=action, event=f"{inp.title} {posted}", days=age)
+        explain.rule("wait", "DI 40502.001G.6", f"{event} {age} days old, not more than {limit}")
         return Followup(action="NONE", event=None, days=age)
     if event == "UNDELIVERABLE":
         start = inp.send_request_date or inp.last_event_date
