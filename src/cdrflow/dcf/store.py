@@ -1,0 +1,300 @@
+"""Writing to and reading from the DCF inside one transaction.
+
+Everything that changes the DCF goes through :class:`Tx`: events are appended in batches (COPY on
+PostgreSQL, one multi-row ``executemany`` on SQLite), current state is updated in the same
+transaction, and a case update names the version it was read at (optimistic concurrency: two
+reviewers acting on one case — one wins, the other gets :class:`ConflictError`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, Engine, bindparam, select, update
+from sqlalchemy.exc import DBAPIError
+
+from .schema import beneficiaries, cases, documents, events
+
+ROLES: dict[str, str] = {
+    "SYSTEM": "a scheduled or automatic component",
+    "WBDOC": "Wilkes-Barre Direct Operations Center intake (E)",
+    "DCDRS": "Division of CDR Support decision logic (F)",
+    "DSE": "Development and Support Examiner, PC-7 (E.4.b)",
+    "FLC": "Folder Location Clerk, PCs 1-6 (E.4.b)",
+    "BET": "Benefit Earnings Technician, PC-7 (G.4.a, J.2.c)",
+    "DT": "Disability Technician, PCs 1-6 (G.4.a, J.2.c)",
+    "DE": "Disability Examiner (G.5, J.2)",
+    "DEC": "Disability Examiner Consultant (G.5, J.2)",
+    "DC": "Disability Consultant (G.5, J.2)",
+    "MAILROOM": "PC mailroom / DPB (H.1)",
+    "ANALYST": "policy analyst or auditor (read only)",
+}
+
+
+class StoreError(RuntimeError):
+    pass
+
+
+class ConflictError(StoreError):
+    """The case changed since it was read: someone else acted first."""
+
+
+class GuardError(StoreError):
+    """A store-level guard refused the change (append-only log, integrity flip)."""
+
+
+class NotFound(StoreError):
+    pass
+
+
+@dataclass(frozen=True)
+class Actor:
+    name: str
+    role: str
+
+    @classmethod
+    def parse(cls, text: str) -> Actor:
+        """``"jsmith:DE"`` -> Actor("jsmith", "DE")."""
+        name, sep, role = text.partition(":")
+        role = role.strip().upper()
+        if not sep or not name.strip() or role not in ROLES:
+            raise ValueError(f"--as {text!r}: expected NAME:ROLE with ROLE one of {', '.join(ROLES)}")
+        return cls(name.strip(), role)
+
+    def __str__(self) -> str:
+        return f"{self.name}:{self.role}"
+
+
+SELECTION = Actor("selection", "SYSTEM")
+WBDOC = Actor("wbdoc", "WBDOC")
+DCDRS = Actor("dcdrs", "DCDRS")
+INTEGRITY = Actor("integrity-sampler", "SYSTEM")
+
+EVENT_COLUMNS = ("case_id", "ssn", "event_date", "event_type", "code", "actor", "actor_role",
+                 "policy_version", "detail", "idem_key", "recorded_at")
+
+
+def now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def event(
+    *,
+    ssn: str,
+    case_id: str | None,
+    event_date: dt.date,
+    event_type: str,
+    actor: Actor,
+    code: str | None = None,
+    policy_version: str | None = None,
+    detail: dict[str, Any] | None = None,
+    idem_key: str | None = None,
+    recorded_at: dt.datetime | None = None,
+) -> dict[str, Any]:
+    """One row for ``events``; ``detail`` is stored as JSON."""
+    return {
+        "case_id": case_id,
+        "ssn": ssn,
+        "event_date": event_date,
+        "event_type": event_type,
+        "code": code,
+        "actor": actor.name,
+        "actor_role": actor.role,
+        "policy_version": policy_version,
+        "detail": json.dumps(detail, sort_keys=True, default=str) if detail is not None else None,
+        "idem_key": idem_key,
+        "recorded_at": recorded_at or now(),
+    }
+
+
+def policy_version_text(pv: dict[str, str] | None) -> str | None:
+    """A calc's ``policy_version`` mapping as stored text (sorted JSON)."""
+    return json.dumps(pv, sort_keys=True) if pv else None
+
+
+def _guard(exc: DBAPIError) -> StoreError:
+    msg = str(exc.orig) if exc.orig is not None else str(exc)
+    if "DI 40502.001G.7" in msg or "append-only" in msg:
+        return GuardError(msg.splitlines()[0])
+    return StoreError(msg.splitlines()[0])
+
+
+class Tx:
+    """One unit of work on the DCF (a database transaction)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.pg = conn.dialect.name == "postgresql"
+
+    # ---- events ---------------------------------------------------------------------------
+    def existing_keys(self, keys: Iterable[str], table: Any = events) -> set[str]:
+        found: set[str] = set()
+        batch = list(keys)
+        for i in range(0, len(batch), 5000):
+            chunk = batch[i : i + 5000]
+            found.update(self.conn.execute(select(table.c.idem_key).where(table.c.idem_key.in_(chunk))).scalars())
+        return found
+
+    def append(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Append events in one batch. COPY on PostgreSQL; executemany on SQLite."""
+        if not rows:
+            return 0
+        try:
+            if self.pg:
+                self._copy("events", EVENT_COLUMNS, rows)
+            else:
+                self.conn.execute(events.insert(), list(rows))
+        except DBAPIError as exc:
+            raise _guard(exc) from exc
+        return len(rows)
+
+    def _copy(self, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+        raw = self.conn.connection.dbapi_connection
+        assert raw is not None
+        cols = ", ".join(columns)
+        with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as cp:  # type: ignore[attr-defined]
+            for r in rows:
+                cp.write_row(tuple(r[c] for c in columns))
+
+    # ---- documents ------------------------------------------------------------------------
+    def add_documents(self, rows: Sequence[dict[str, Any]]) -> int:
+        if not rows:
+            return 0
+        cols = ("case_id", "ssn", "kind", "created_on", "payload", "disposed_on", "disposition", "idem_key")
+        full = [{c: r.get(c) for c in cols} for r in rows]
+        for r in full:
+            if not isinstance(r["payload"], str):
+                r["payload"] = json.dumps(r["payload"], sort_keys=True, default=str)
+        if self.pg:
+            self._copy("documents", cols, full)
+        else:
+            self.conn.execute(documents.insert(), full)
+        return len(full)
+
+    # ---- cases ----------------------------------------------------------------------------
+    def insert_cases(self, rows: Sequence[dict[str, Any]]) -> int:
+        if not rows:
+            return 0
+        stamp = now()
+        full = [
+            {"remailed": False, "integrity_selected": False, "integrity_flipped": False, "version": 1,
+             "updated_at": stamp, **r}
+            for r in rows
+        ]
+        try:
+            self.conn.execute(cases.insert(), full)
+        except DBAPIError as exc:
+            raise _guard(exc) from exc
+        return len(full)
+
+    def update_cases(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Bulk update by ``case_id`` + expected ``version``; every row must hit or the batch is a conflict.
+
+        Each row: ``{"case_id", "version" (as read), <columns to set>}``; all rows set the same columns.
+        """
+        if not rows:
+            return 0
+        columns = [c for c in rows[0] if c not in ("case_id", "version")]
+        stmt = (
+            update(cases)
+            .where(cases.c.case_id == bindparam("b_case_id"), cases.c.version == bindparam("b_version"))
+            .values({c: bindparam(f"v_{c}") for c in columns}, version=cases.c.version + 1,
+                    updated_at=bindparam("v__stamp"))
+        )
+        stamp = now()
+        params = [
+            {"b_case_id": r["case_id"], "b_version": r["version"], "v__stamp": stamp,
+             **{f"v_{c}": r[c] for c in columns}}
+            for r in rows
+        ]
+        try:
+            result = self.conn.execute(stmt, params)
+        except DBAPIError as exc:
+            raise _guard(exc) from exc
+        if result.rowcount != len(rows):
+            raise ConflictError(
+                f"{len(rows) - result.rowcount} of {len(rows)} case(s) changed since they were read; nothing was written"
+            )
+        return len(rows)
+
+    def update_case(self, case_id: str, expected_version: int, **changes: Any) -> int:
+        """Update one case if it is still at ``expected_version``; returns the new version."""
+        try:
+            self.update_cases([{"case_id": case_id, "version": expected_version, **changes}])
+        except ConflictError:
+            current = self.case(case_id)
+            who = ""
+            if current is not None:
+                last = self.conn.execute(
+                    select(events.c.actor, events.c.actor_role, events.c.event_type, events.c.recorded_at)
+                    .where(events.c.case_id == case_id).order_by(events.c.event_id.desc()).limit(1)
+                ).first()
+                if last is not None:
+                    who = f"; last change: {last.event_type} by {last.actor}:{last.actor_role} at {last.recorded_at}"
+            raise ConflictError(
+                f"case {case_id} changed since you read it (you read version {expected_version}, it is now "
+                f"{current['version'] if current else 'gone'}){who}. Reload the case and try again."
+            ) from None
+        return expected_version + 1
+
+    def case(self, case_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+        stmt = select(cases).where(cases.c.case_id == case_id)
+        if for_update and self.pg:
+            stmt = stmt.with_for_update()
+        row = self.conn.execute(stmt).mappings().first()
+        return dict(row) if row is not None else None
+
+    def require_case(self, case_id: str) -> dict[str, Any]:
+        row = self.case(case_id)
+        if row is None:
+            raise NotFound(f"no case {case_id!r} in the DCF")
+        return row
+
+    # ---- beneficiaries --------------------------------------------------------------------
+    def beneficiary(self, ssn: str) -> dict[str, Any] | None:
+        row = self.conn.execute(select(beneficiaries).where(beneficiaries.c.ssn == ssn)).mappings().first()
+        return dict(row) if row is not None else None
+
+    def update_beneficiary(self, ssn: str, **changes: Any) -> None:
+        self.conn.execute(
+            update(beneficiaries).where(beneficiaries.c.ssn == ssn)
+            .values(**changes, version=beneficiaries.c.version + 1, updated_at=now())
+        )
+
+    def update_beneficiaries(self, rows: Sequence[dict[str, Any]]) -> int:
+        """Bulk update by ``ssn``; all rows set the same columns."""
+        if not rows:
+            return 0
+        columns = [c for c in rows[0] if c != "ssn"]
+        stmt = (
+            update(beneficiaries)
+            .where(beneficiaries.c.ssn == bindparam("b_ssn"))
+            .values({c: bindparam(f"v_{c}") for c in columns}, version=beneficiaries.c.version + 1,
+                    updated_at=bindparam("v__stamp"))
+        )
+        stamp = now()
+        self.conn.execute(stmt, [{"b_ssn": r["ssn"], "v__stamp": stamp, **{f"v_{c}": r[c] for c in columns}}
+                                 for r in rows])
+        return len(rows)
+
+
+class Store:
+    """The DCF: a SQLAlchemy engine plus transactions."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def tx(self) -> Iterator[Tx]:
+        with self.engine.begin() as conn:
+            yield Tx(conn)
+
+    @contextmanager
+    def read(self) -> Iterator[Tx]:
+        with self.engine.connect() as conn:
+            yield Tx(conn)
