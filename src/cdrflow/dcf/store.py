@@ -203,8 +203,8 @@ class Tx:
         stmt = (
             update(cases)
             .where(cases.c.case_id == bindparam("b_case_id"), cases.c.version == bindparam("b_version"))
-            .values({c: bindparam(f"v_{c}") for c in columns}, version=cases.c.version + 1,
-                    updated_at=bindparam("v__stamp"))
+            .values({**{c: bindparam(f"v_{c}") for c in columns}, "version": cases.c.version + 1,
+                     "updated_at": bindparam("v__stamp")})
         )
         stamp = now()
         params = [
@@ -218,7 +218,8 @@ class Tx:
             raise _guard(exc) from exc
         if result.rowcount != len(rows):
             raise ConflictError(
-                f"{len(rows) - result.rowcount} of {len(rows)} case(s) changed since they were read; nothing was written"
+                f"{len(rows) - result.rowcount} of {len(rows)} case(s) changed since they were read; "
+                "nothing was written"
             )
         return len(rows)
 
@@ -274,8 +275,8 @@ class Tx:
         stmt = (
             update(beneficiaries)
             .where(beneficiaries.c.ssn == bindparam("b_ssn"))
-            .values({c: bindparam(f"v_{c}") for c in columns}, version=beneficiaries.c.version + 1,
-                    updated_at=bindparam("v__stamp"))
+            .values({**{c: bindparam(f"v_{c}") for c in columns}, "version": beneficiaries.c.version + 1,
+                     "updated_at": bindparam("v__stamp")})
         )
         stamp = now()
         self.conn.execute(stmt, [{"b_ssn": r["ssn"], "v__stamp": stamp, **{f"v_{c}": r[c] for c in columns}}

@@ -1,0 +1,150 @@
+"""Shared pieces of the lifecycle: DCF event wording, case states, memoized policy calls."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from functools import lru_cache
+from typing import Any, Literal
+
+from cdrflow.engine.errors import InputError
+from cdrflow.engine.months import Month
+from cdrflow.policy.mailer.codes import CdtInput, IpcaInput, cdt_code, ipca_event
+from cdrflow.policy.mailer.diary import DiaryResetInput, diary_reset
+from cdrflow.policy.mailer.jurisdiction import JurisdictionInput, pc_jurisdiction
+from cdrflow.policy.mailer.schedule import FollowupInput, followup_selection
+from cdrflow.policy.mailer.source import param
+
+Title = Literal["T2", "T2/16", "T16"]
+
+# Case states (cases.state). Open states are worked by cycles, intake or reviewers.
+SENT = "SENT"  # a mailer is out (first or second request)
+UNDELIVERABLE = "UNDELIVERABLE"  # returned undeliverable after the remail; held until 150 days (E.1)
+SIGNATURE_PENDING = "SIGNATURE_PENDING"  # unsigned: WBDOC signature control (E.2)
+PC_REVIEW = "PC_REVIEW"  # CDR MAILER PSC REVIEW alert (F.3, G)
+NONRESPONDER = "NONRESPONDER"  # nonresponder alert: PC DIRCON (I)
+PC_RESENT = "PC_RESENT"  # PC resent an undeliverable hard-paper mailer to a new address (H.2)
+DEFERRED = "DEFERRED"
+DO_CDR = "DO_CDR"
+REFERRED = "REFERRED"  # referred to the PC or FO at WBDOC screening (E.2): death, damage, fraud...
+OPEN_STATES = (SENT, UNDELIVERABLE, SIGNATURE_PENDING, PC_REVIEW, NONRESPONDER, PC_RESENT)
+CLOSED_STATES = (DEFERRED, DO_CDR, REFERRED)
+
+# Review stages inside PC_REVIEW / NONRESPONDER.
+ASSOCIATE = "ASSOCIATE"  # DSE (PC-7) / FLC (PCs 1-6) associates the actual mailer (E.4.b, G.4.a)
+TRANSLATION = "TRANSLATION"  # BET/DT refers to a translator (G.4.a)
+BET_DT = "BET_DT"  # work activity (J.2.c)
+DE = "DE"  # DE/DEC/DC decision (G.5, J.2)
+DIRCON = "DIRCON"  # nonresponder telephone contact (I)
+
+STAGE_ROLES: dict[str, frozenset[str]] = {
+    ASSOCIATE: frozenset({"DSE", "FLC"}),
+    TRANSLATION: frozenset({"BET", "DT"}),
+    BET_DT: frozenset({"BET", "DT"}),
+    DE: frozenset({"DE", "DEC", "DC"}),
+    DIRCON: frozenset({"BET", "DT", "DE", "DEC", "DC"}),
+}
+
+
+def label(title: str, what: str) -> str:
+    """DCF event wording with the title label (G.6): ``label("T2/16", "INITIAL MAILER SENT")``.
+
+    G.6 words the Title XVI follow-up differently: "T16 PC REVIEW FOLLOW-UP".
+    """
+    if what == "PC MAILER FOLLOW-UP" and title == "T16":
+        what = "PC REVIEW FOLLOW-UP"
+    return f"{title} {what}"
+
+
+def stage_for_alert(alert_type: str | None, message: int | None, reviewer: str | None) -> str:
+    """First review stage of a PC review case (E.4.b, G.4.a)."""
+    if alert_type in ("PSC MAILER", "PSC_MAILER"):
+        return ASSOCIATE
+    return DE
+
+
+def stage_after_association(message: int | None, reviewer: str | None) -> str:
+    """G.4.a: translation, then BET/DT for work activity, else DE/DEC/DC. Messages 1-2 are translation."""
+    if message in (1, 2):
+        return TRANSLATION
+    if reviewer == "BET/DT":
+        return BET_DT
+    return DE
+
+
+def month_of(d: dt.date) -> Month:
+    return Month(d.year, d.month)
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, sort_keys=True, default=str)
+
+
+def pv_text(pv: dict[str, str]) -> str:
+    return json.dumps(pv, sort_keys=True)
+
+
+# ---- memoized policy calls: many cases share the same inputs --------------------------------
+
+@lru_cache(maxsize=65536)
+def followup(title: str, last_event: str, last_event_date: dt.date, as_of: dt.date,
+             send_request_date: dt.date | None) -> tuple[str, str | None, int, str]:
+    out = followup_selection(FollowupInput(title=title, last_event=last_event,
+                                           last_event_date=last_event_date, as_of=as_of,
+                                           send_request_date=send_request_date))
+    return out.action, out.event, out.days, pv_text(out.policy_version)
+
+
+@lru_cache(maxsize=65536)
+def diary(title: str, deferral_month: str, od_calc_mdr: str | None, qmid_mdr: str | None, ssr_mr: str | None,
+          on: dt.date) -> dict[str, Any]:
+    out = diary_reset(DiaryResetInput(title=title, deferral_month=Month.parse(deferral_month),
+                                      profile_sheet_mdr=od_calc_mdr, qmid_mdr=qmid_mdr, ssr_mr=ssr_mr,
+                                      decision_date=on))
+    return {"mdr": out.mdr, "mdr_source": out.mdr_source, "diary_type": out.diary_type, "months": out.months,
+            "diary_month": str(out.diary_month),
+            "ssi_diary_month": str(out.ssi_diary_month) if out.ssi_diary_month else None,
+            "policy_version": pv_text(out.policy_version),
+            "rules": [s.rule for s in out.trace]}
+
+
+@lru_cache(maxsize=4096)
+def cdt(released: dt.date) -> dict[str, Any]:
+    out = cdt_code(CdtInput(released=released))
+    return {"cdt": out.cdt, "fiscal_year": out.fiscal_year}
+
+
+def ipca(full_cdr_needed: bool, vr_requested: bool | None) -> tuple[int, str, str]:
+    out = ipca_event(IpcaInput(full_cdr_needed=full_cdr_needed, vr_requested=vr_requested))
+    return out.event, out.label, pv_text(out.policy_version)
+
+
+@lru_cache(maxsize=262144)
+def _pc(title: str, ssn: str, foreign: bool, age: int | None, deceased: bool, on: dt.date) -> int | None:
+    try:
+        out = pc_jurisdiction(JurisdictionInput(title=title, ssn=ssn, foreign=foreign,
+                                                beneficiary_type="DISABLED_WORKER", wage_earner_age=age,
+                                                wage_earner_deceased=deceased, as_of=on))
+    except InputError:
+        return None  # PC 1-6 needs the site's GN 01070.245 table (docs/interpretations.md#pc-ssn-table)
+    return out.pc
+
+
+def servicing_pc(ben: dict[str, Any], on: dt.date) -> int | None:
+    """The beneficiary's PC: the imported value, else the pc-jurisdiction calc (E.4.a)."""
+    if ben.get("servicing_pc"):
+        return int(ben["servicing_pc"])
+    birth: dt.date = ben["birth_date"]
+    age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    # Only the area number matters for PC 1-6, so the cache is keyed on it.
+    ssn_key = ben["ssn"][:3] + "000001"
+    return _pc(ben["title"], ssn_key, bool(ben["foreign_address"]), age, ben.get("date_of_death") is not None, on)
+
+
+def report_period_start(as_of: dt.date, title: str) -> str:
+    """Start of the mailer's report period: B.1 "recent" usually means the last two years."""
+    return str(Month(as_of.year - 2, as_of.month))
+
+
+def integrity_rate(on: dt.date) -> float:
+    return float(param("integrity_sample_rate", on))

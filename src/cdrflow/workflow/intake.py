@@ -1,0 +1,408 @@
+"""WBDOC intake of returned mailers (DI 40502.001E) and DCDRS decision logic (F).
+
+``ingest(store, path, as_of)`` reads a JSON Lines or Parquet file of returned mailers: the
+returned-mailer record of the policy layer (:class:`cdrflow.policy.mailer.record.ReturnedMailer`)
+plus intake markers (:class:`Markers`). For each record, in order:
+
+1. undeliverable: remail once; a second undeliverable is held (E.1);
+2. screening (E.2): unsigned -> signature control; report of death, damage, name change, foreign
+   address, fraud -> referral to the PC or FO; Title II name corrections, address changes and deaths
+   update the MBR, Title XVI reports are referred to the FO;
+3. confirmation: MAILER RECEIVED clears the second-mailer / nonresponder control (E.6);
+4. unanswered questions: WBDOC DIRCON (E.2), with any answers it secured;
+5. sorting by title, PC jurisdiction and actionable (E.4), then the decision logic (F.1): DEFER,
+   DO CDR or PC review, compiled from the same tables as the per-record calc.
+
+Every record ends up processed, skipped as already ingested, or in the reject file with its line,
+field and reason: ``read = processed + skipped + rejected``. A chunk is one transaction, and every
+change carries an idempotency key derived from the record's content, so ingesting a file twice, or
+rerunning after a crash, adds nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import select
+
+from cdrflow.batch.decide import alert_text_expr, decide_frame, policy_version
+from cdrflow.batch.files import Reject, iter_raw
+from cdrflow.batch.schema import MAILER_SCHEMA
+from cdrflow.dcf.schema import beneficiaries, cases, ingest_runs
+from cdrflow.dcf.store import DCDRS, WBDOC, Store, Tx, event, now
+from cdrflow.engine.calc import validation_to_input_error
+from cdrflow.policy.mailer.record import ReturnedMailer
+
+from . import common as c
+from .outcomes import Effects, defer, do_cdr, pc_review
+
+QUESTIONS = ("q1a_worked", "q2_school", "q3_doctor_work", "q4_health", "q5_doctor_visits", "q6_hospitalized")
+
+
+class Address(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    address_line: str = Field(min_length=1)
+    city: str = Field(min_length=1)
+    state: str | None = None
+    zip: str | None = None
+    country: str = Field("US", pattern=r"^[A-Z]{2}$")
+
+
+class Markers(BaseModel):
+    """Intake markers WBDOC adds to a returned mailer (E.1, E.2)."""
+
+    model_config = ConfigDict(extra="ignore")
+    mailer_id: str = Field(min_length=1)
+    ssn: str
+    undeliverable: bool = False
+    signed: bool | None = None
+    report_of_death: bool = False
+    date_of_death: dt.date | None = None
+    damaged: bool = False
+    name_correction: str | None = None
+    name_change: str | None = None
+    address_change: Address | None = None
+    fraud_allegation: str | None = None
+    wbdoc_dircon: dict[str, Any] | None = Field(
+        None, description='answers WBDOC secured by DIRCON for unanswered questions (E.2), e.g. {"q4_health": "SAME"}'
+    )
+
+    @field_validator("ssn")
+    @classmethod
+    def _ssn(cls, v: str) -> str:
+        if len(v) != 9 or not v.isdigit():
+            raise ValueError("must be 9 digits")
+        return v
+
+
+MARKER_FIELDS = frozenset(Markers.model_fields) - {"mailer_id", "ssn", "signed"}
+
+
+@dataclass
+class IngestResult:
+    read: int = 0
+    skipped: int = 0
+    rejects: list[Reject] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def processed(self) -> int:
+        return sum(v for k, v in self.counts.items() if k.startswith("end:"))
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejects)
+
+    def reconciles(self) -> bool:
+        return self.read == self.processed + self.skipped + self.rejected
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"read": self.read, "processed": self.processed, "skipped_already_ingested": self.skipped,
+                "rejected": self.rejected, "counts": dict(sorted(self.counts.items()))}
+
+
+def record_key(obj: dict[str, Any]) -> str:
+    digest = hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:24]
+    return f"{obj.get('mailer_id')}:{digest}"
+
+
+def _chunked(it: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
+    buf: list[tuple[int, Any]] = []
+    for item in it:
+        buf.append(item)
+        if len(buf) >= size:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
+
+
+def ingest(
+    store: Store,
+    path: Path,
+    as_of: dt.date,
+    *,
+    chunk_size: int = 5000,
+    progress: Callable[[int], None] | None = None,
+    stop_after_chunks: int | None = None,
+) -> IngestResult:
+    """Ingest a file of returned mailers received on ``as_of`` (see the module docstring)."""
+    result = IngestResult()
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    with store.tx() as tx:
+        inserted = tx.conn.execute(ingest_runs.insert().values(file_sha256=sha, file_name=str(path), as_of=as_of,
+                                                               started_at=now())).inserted_primary_key
+        assert inserted is not None
+        run_id = inserted[0]
+    for n, chunk in enumerate(_chunked(iter_raw(path), chunk_size), start=1):
+        result.read += len(chunk)
+        with store.tx() as tx:
+            _chunk(tx, chunk, as_of, result)
+        if progress:
+            progress(len(chunk))
+        if stop_after_chunks is not None and n >= stop_after_chunks:
+            break
+    result.rejects.sort(key=lambda r: r.line)
+    with store.tx() as tx:
+        tx.conn.execute(ingest_runs.update().where(ingest_runs.c.run_id == run_id)
+                        .values(finished_at=now(), counts=json.dumps(result.as_dict(), sort_keys=True)))
+    return result
+
+
+def write_rejects(rejects: list[Reject], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as fh:
+        for r in rejects:
+            fh.write(json.dumps(r.as_dict()) + "\n")
+
+
+@dataclass
+class _Work:
+    line: int
+    key: str
+    raw: dict[str, Any]
+    marks: Markers
+    case: dict[str, Any]
+    ben: dict[str, Any]
+
+
+def _chunk(tx: Tx, chunk: list[tuple[int, Any]], as_of: dt.date, result: IngestResult) -> None:
+    parsed: list[tuple[int, dict[str, Any], Markers, str]] = []
+    for line, obj in chunk:
+        if isinstance(obj, json.JSONDecodeError):
+            result.rejects.append(Reject(line, None, "(line)", f"not valid JSON: {obj.msg}"))
+            continue
+        if not isinstance(obj, dict):
+            result.rejects.append(Reject(line, None, "(line)", "expected one JSON object"))
+            continue
+        try:
+            marks = Markers.model_validate(obj)
+        except ValidationError as exc:
+            err = validation_to_input_error(exc)
+            mid = obj.get("mailer_id")
+            result.rejects.append(Reject(line, mid if isinstance(mid, str) else None, err.field, err.message))
+            continue
+        parsed.append((line, obj, marks, "in:" + record_key(obj)))
+    done = tx.existing_keys([p[3] for p in parsed])
+    ids = list({p[2].mailer_id for p in parsed if p[3] not in done})
+    case_rows = {r["case_id"]: dict(r) for r in tx.conn.execute(select(cases).where(cases.c.case_id.in_(ids)))
+                 .mappings()} if ids else {}
+    ssns = list({r["ssn"] for r in case_rows.values()})
+    ben_rows = {r["ssn"]: dict(r) for r in tx.conn.execute(select(beneficiaries).where(beneficiaries.c.ssn.in_(ssns)))
+                .mappings()} if ssns else {}
+    original_version = {k: v["version"] for k, v in case_rows.items()}
+    ben_changed: dict[str, dict[str, Any]] = {}
+    evs: list[dict[str, Any]] = []
+    docs: list[dict[str, Any]] = []
+    to_decide: list[_Work] = []
+    seen_keys: set[str] = set()
+    for line, obj, marks, key in parsed:
+        if key in done or key in seen_keys:
+            result.skipped += 1
+            continue
+        seen_keys.add(key)
+        case = case_rows.get(marks.mailer_id)
+        if case is None:
+            result.rejects.append(Reject(line, marks.mailer_id, "mailer_id", "no mailer case with this id in the DCF"))
+            continue
+        if case["ssn"] != marks.ssn:
+            result.rejects.append(Reject(line, marks.mailer_id, "ssn",
+                                         f"{marks.ssn} is not the SSN the mailer is controlled under"))
+            continue
+        if case["state"] not in (c.SENT, c.UNDELIVERABLE, c.SIGNATURE_PENDING, c.NONRESPONDER, c.PC_RESENT):
+            result.rejects.append(Reject(line, marks.mailer_id, "mailer_id",
+                                         f"the case is {case['state']} and takes no returned mailer"))
+            continue
+        w = _Work(line, key, obj, marks, case, ben_rows[case["ssn"]])
+        start = len(evs)
+        end = _screen(w, as_of, evs, docs, ben_changed)
+        if end is not None:
+            evs[start]["idem_key"] = key  # the record's receipt: a rerun finds it and skips the record
+            result.counts[f"end:{end}"] += 1
+            continue
+        to_decide.append(w)
+    _decide(to_decide, as_of, evs, docs, ben_changed, result)
+    tx.append(evs)
+    tx.add_documents(docs)
+    updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for cid, case in case_rows.items():
+        changed = case.get("_changed")
+        if not changed:
+            continue
+        row = {"case_id": cid, "version": original_version[cid], **{k: case[k] for k in sorted(changed)}}
+        updates.setdefault(tuple(sorted(changed)), []).append(row)
+    for rows in updates.values():
+        tx.update_cases(rows)
+    bupd: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for ssn, ch in ben_changed.items():
+        bupd.setdefault(tuple(sorted(ch)), []).append({"ssn": ssn, **ch})
+    for brows in bupd.values():
+        tx.update_beneficiaries(brows)
+
+
+def _set(case: dict[str, Any], **changes: Any) -> None:
+    case.update(changes)
+    case.setdefault("_changed", set()).update(changes)
+
+
+def _ev(w: _Work, on: dt.date, what: str, actor: Any, suffix: str, detail: dict[str, Any] | None = None,
+        title: bool = True) -> dict[str, Any]:
+    return event(ssn=w.case["ssn"], case_id=w.case["case_id"], event_date=on,
+                 event_type=c.label(w.case["title"], what) if title else what, actor=actor, detail=detail,
+                 idem_key=f"{w.key}:{suffix}")
+
+
+def _referral(w: _Work, on: dt.date, reason: str, to: Literal["PC", "FO"], details: str, evs: list[dict[str, Any]],
+              docs: list[dict[str, Any]]) -> None:
+    evs.append(_ev(w, on, f"MAILER REFERRED TO {to}", WBDOC, f"ref:{reason}", {"reason": reason, "details": details}))
+    docs.append({"case_id": w.case["case_id"], "ssn": w.case["ssn"], "kind": "WBDOC_REFERRAL", "created_on": on,
+                 "payload": {"date": str(on), "reason": reason, "to": to, "details": details},
+                 "idem_key": f"doc:{w.key}:{reason}"})
+
+
+def _screen(w: _Work, on: dt.date, evs: list[dict[str, Any]], docs: list[dict[str, Any]],
+            ben_changed: dict[str, dict[str, Any]]) -> str | None:
+    """E.1 and E.2. Returns how the record ended when it does not go on to the decision logic."""
+    m, case, title = w.marks, w.case, w.case["title"]
+    has_t2, has_t16 = title in ("T2", "T2/16"), title in ("T16", "T2/16")
+    if m.undeliverable:
+        if not case["remailed"]:
+            evs.append(_ev(w, on, "UNDELIVERABLE REMAILED", WBDOC, "remail"))
+            _set(case, remailed=True)
+            return "undeliverable_remailed"
+        evs.append(_ev(w, on, "UNDELIVERABLE", WBDOC, "undeliverable",
+                       {"request": case["request"], "send_request_date": str(case["send_request_date"])}))
+        if case["request"] == "SECOND" or case["state"] == c.PC_RESENT:
+            # E.1 / H.2: held until 150 days from the send request, then NONRESPONDER (at a cycle).
+            _set(case, state=c.UNDELIVERABLE, last_event=c.label(title, "UNDELIVERABLE"), last_event_date=on)
+        return "undeliverable_held"
+    if m.signed is False:
+        evs.append(_ev(w, on, "SIGNATURE CONTROL", WBDOC, "signature"))
+        _set(case, state=c.SIGNATURE_PENDING)
+        return "signature_control"
+    ben_update: dict[str, Any] = {}
+    stop: str | None = None
+    if m.report_of_death:
+        if has_t2:
+            ben_update["date_of_death"] = m.date_of_death or on
+            evs.append(_ev(w, on, "MBR UPDATE: REPORT OF DEATH", WBDOC, "mbr:death"))
+        if has_t16:
+            _referral(w, on, "T16_REPORT", "FO", "report of death on a Title XVI record", evs, docs)
+        _referral(w, on, "REPORT_OF_DEATH", "PC" if title == "T2" else "FO", "mailer returned with a report of death",
+                  evs, docs)
+        stop = "referred_death"
+    if m.damaged and stop is None:
+        _referral(w, on, "DAMAGED", "PC", "mailer too damaged to be optically scanned", evs, docs)
+        stop = "referred_damaged"
+    if m.name_change and stop is None:
+        _referral(w, on, "NAME_CHANGE", "PC" if title == "T2" else "FO", f"name change reported: {m.name_change}",
+                  evs, docs)
+        stop = "referred_name_change"
+    if m.fraud_allegation and stop is None:
+        _referral(w, on, "FRAUD_ALLEGATION", "PC" if title == "T2" else "FO", m.fraud_allegation, evs, docs)
+        stop = "referred_fraud"
+    if m.name_correction:
+        if has_t2:
+            ben_update["name"] = m.name_correction
+            evs.append(_ev(w, on, "MBR UPDATE: NAME CORRECTION", WBDOC, "mbr:name", {"name": m.name_correction}))
+        if has_t16:
+            _referral(w, on, "T16_REPORT", "FO", f"name correction reported: {m.name_correction}", evs, docs)
+    if m.address_change is not None:
+        a = m.address_change
+        foreign = a.country != "US"
+        if has_t2:
+            ben_update.update(address_line=a.address_line, city=a.city, state=a.state, zip=a.zip, country=a.country,
+                              foreign_address=foreign)
+            evs.append(_ev(w, on, "MBR UPDATE: ADDRESS CHANGE", WBDOC, "mbr:address", a.model_dump()))
+        if has_t16:
+            _referral(w, on, "T16_REPORT", "FO", f"address change reported: {a.model_dump_json()}", evs, docs)
+        if foreign and stop is None:
+            _referral(w, on, "FOREIGN_ADDRESS", "PC" if title == "T2" else "FO",
+                      f"change of address to {a.country}", evs, docs)
+            stop = "referred_foreign_address"
+    if ben_update:
+        w.ben.update(ben_update)
+        ben_changed.setdefault(w.ben["ssn"], {}).update(ben_update)
+    if stop is not None:
+        _set(case, state=c.REFERRED, closed_on=on, review_stage=None,
+             last_event=c.label(title, "MAILER REFERRED TO " + ("PC" if title == "T2" else "FO")),
+             last_event_date=on)
+        return stop
+    return None
+
+
+def _decide(work: list[_Work], on: dt.date, evs: list[dict[str, Any]], docs: list[dict[str, Any]],
+            ben_changed: dict[str, dict[str, Any]], result: IngestResult) -> None:
+    """Confirmation, WBDOC DIRCON, sorting and the decision logic for the records that reach it."""
+    valid: list[tuple[_Work, dict[str, Any]]] = []
+    for w in work:
+        rec = {k: v for k, v in w.raw.items() if k not in MARKER_FIELDS}
+        rec.setdefault("signed", True)
+        unanswered = [q for q in QUESTIONS if rec.get(q) is None]
+        secured: dict[str, Any] = {}
+        if unanswered:
+            secured = {k: v for k, v in (w.marks.wbdoc_dircon or {}).items() if k in unanswered and v is not None}
+            rec.update(secured)
+        try:
+            model = ReturnedMailer.model_validate(rec)
+        except ValidationError as exc:
+            err = validation_to_input_error(exc)
+            result.rejects.append(Reject(w.line, w.marks.mailer_id, err.field, err.message))
+            continue
+        if model.title != w.case["title"]:
+            result.rejects.append(Reject(w.line, w.marks.mailer_id, "title",
+                                         f"{model.title} but the mailer was sent as {w.case['title']}"))
+            continue
+        received = _ev(w, on, "MAILER RECEIVED", WBDOC, "received",
+                       {"record": model.model_dump(mode="json", exclude_none=True),
+                        "clears": "second-mailer/nonresponder control (DI 40502.001E.6)"})
+        received["idem_key"] = w.key  # the record's receipt: a rerun finds it and skips the record
+        evs.append(received)
+        if unanswered:
+            evs.append(_ev(w, on, "WBDOC DIRCON", WBDOC, "dircon",
+                           {"unanswered": unanswered, "secured": secured,
+                            "still_unanswered": [q for q in unanswered if q not in secured]}))
+        valid.append((w, model.model_dump(mode="json", include=set(MAILER_SCHEMA))))
+    if not valid:
+        return
+    frame = pl.DataFrame([v for _, v in valid], schema=MAILER_SCHEMA)
+    decided = decide_frame(frame, on).collect().with_columns(alert_text_expr())
+    pv = json.dumps(policy_version(on), sort_keys=True)
+    for (w, _), d in zip(valid, decided.iter_rows(named=True), strict=True):
+        case, ben = w.case, w.ben
+        pc = c.servicing_pc(ben, on) or case["pc"]
+        _set(case, actionable=d["actionable"], pc=pc, automated_recommendation=d["automated_recommendation"],
+             policy_version=pv)
+        decision = {"outcome": d["outcome"], "actionable": d["actionable"],
+                    "actionable_reason": d["actionable_reason"],
+                    "automated_recommendation": d["automated_recommendation"],
+                    "alert": {"type": d["alert_type"], "message": d["alert_message"], "text": d["alert_text"],
+                              "reviewer": d["alert_reviewer"], "recommended_action": d["alert_recommended_action"]}
+                    if d["outcome"] == "PC_REVIEW" else None,
+                    "sort": {"title": case["title"], "pc": pc, "actionable": d["actionable"]}}
+        fx: Effects
+        if d["outcome"] == "DEFER":
+            fx = defer(case, ben, on, DCDRS, key=w.key, detail={"decision": decision})
+            fx.events[0]["policy_version"] = pv
+        elif d["outcome"] == "DO_CDR":
+            fx = do_cdr(case, ben, on, DCDRS, key=w.key, reason="DCDRS DECISION LOGIC", detail={"decision": decision})
+            fx.events[0]["policy_version"] = pv
+        else:
+            fx = pc_review(case, on, DCDRS, decision, key=w.key, policy_version=pv)
+        evs.extend(fx.events)
+        docs.extend(fx.documents)
+        _set(case, **fx.case)
+        if fx.beneficiary:
+            w.ben.update(fx.beneficiary)
+            ben_changed.setdefault(ben["ssn"], {}).update(fx.beneficiary)
+        result.counts[f"end:{d['outcome']}"] += 1
+        result.counts[f"actionable:{d['actionable']}"] += 1

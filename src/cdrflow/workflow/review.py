@@ -1,0 +1,293 @@
+"""PC review (DI 40502.001G, H, I, J): the reviewer's commands, each one transaction.
+
+Every command names the acting user and role (``Actor``), checks that the role may act at the case's
+stage, reads the case, writes its events and the case change at the version it read. A second
+reviewer acting on the same case at the same time gets :class:`ConflictError`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from cdrflow.dcf.store import INTEGRITY, Actor, ConflictError, Store, StoreError, Tx, event
+from cdrflow.policy.mailer.dircon import DirconInput, dircon_outcome
+from cdrflow.policy.mailer.earnings import EarningsToleranceInput, earnings_tolerance
+from cdrflow.policy.mailer.review import ReviewerGuideInput, reviewer_guide
+
+from . import common as c
+from .integrity import draw
+from .outcomes import NONRESPONDER_REMARK, Effects, defer, do_cdr
+
+
+class ReviewError(StoreError):
+    """The command does not apply to the case as it is (wrong state, stage or role)."""
+
+
+def _load(tx: Tx, case_id: str, actor: Actor, stages: tuple[str, ...], states: tuple[str, ...] = (c.PC_REVIEW,),
+          expected_version: int | None = None) -> dict[str, Any]:
+    case = tx.require_case(case_id)
+    if expected_version is not None and case["version"] != expected_version:
+        raise ConflictError(f"case {case_id} is at version {case['version']}, you read version {expected_version}; "
+                            "someone acted on it since. Reload the case and try again.")
+    if case["state"] not in states:
+        raise ReviewError(f"case {case_id} is {case['state']}; this command needs {' or '.join(states)}")
+    if stages and case["review_stage"] not in stages:
+        raise ReviewError(f"case {case_id} is at review stage {case['review_stage']}; this command is for "
+                          f"{' or '.join(stages)}")
+    allowed = set().union(*(c.STAGE_ROLES[s] for s in stages)) if stages else set()
+    if allowed and actor.role not in allowed:
+        raise ReviewError(f"{actor} may not act at stage {case['review_stage']}: roles {', '.join(sorted(allowed))}")
+    return case
+
+
+def _apply(tx: Tx, case: dict[str, Any], fx: Effects) -> int:
+    tx.append(fx.events)
+    tx.add_documents(fx.documents)
+    version = tx.update_case(case["case_id"], case["version"], **fx.case)
+    if fx.beneficiary:
+        tx.update_beneficiary(case["ssn"], **fx.beneficiary)
+    return version
+
+
+def _key(case: dict[str, Any], what: str) -> str:
+    return f"rv:{case['case_id']}:{case['version']}:{what}"
+
+
+def _simple(tx: Tx, case: dict[str, Any], actor: Actor, on: dt.date, what: str, detail: dict[str, Any],
+            changes: dict[str, Any], code: str | None = None) -> int:
+    fx = Effects(events=[event(ssn=case["ssn"], case_id=case["case_id"], event_date=on,
+                               event_type=c.label(case["title"], what), actor=actor, code=code, detail=detail,
+                               idem_key=_key(case, what))],
+                 case=changes)
+    return _apply(tx, case, fx)
+
+
+def associate(store: Store, case_id: str, actor: Actor, on: dt.date, *, expected_version: int | None = None) -> str:
+    """E.4.b / G.4.a: the DSE (PC-7) or FLC (PCs 1-6) associates the actual mailer with the alert output."""
+    with store.tx() as tx:
+        case = _load(tx, case_id, actor, (c.ASSOCIATE,), expected_version=expected_version)
+        nxt = c.stage_after_association(case["alert_message"], case["alert_reviewer"])
+        _simple(tx, case, actor, on, "ACTUAL MAILER ASSOCIATED", {"next_stage": nxt}, {"review_stage": nxt})
+        return nxt
+
+
+def translation(store: Store, case_id: str, actor: Actor, on: dt.date, *, done: bool,
+                work_reported: bool = False, expected_version: int | None = None) -> str:
+    """G.4.a / G.5: the BET/DT refers the holder to a translator; after translation, work goes to BET/DT first."""
+    with store.tx() as tx:
+        case = _load(tx, case_id, actor, (c.TRANSLATION,), expected_version=expected_version)
+        if not done:
+            _simple(tx, case, actor, on, "TRANSLATION REFERRAL", {"cite": "DI 40502.001G.4.a"}, {})
+            return c.TRANSLATION
+        nxt = c.BET_DT if work_reported else c.DE
+        _simple(tx, case, actor, on, "TRANSLATION COMPLETED", {"work_reported": work_reported, "next_stage": nxt,
+                                                               "cite": "DI 40502.001G.5"}, {"review_stage": nxt})
+        return nxt
+
+
+def work(store: Store, case_id: str, actor: Actor, on: dt.date, *, year: int, amount: float,
+         period: Literal["WEEKLY", "MONTHLY", "ANNUAL"], posted: bool = False, earnings_known: bool | None = None,
+         expected_version: int | None = None) -> dict[str, Any]:
+    """J.2.c: the BET/DT develops reported work with the earnings-tolerance calc; annotations and IRMK message."""
+    with store.tx() as tx:
+        case = _load(tx, case_id, actor, (c.BET_DT,), expected_version=expected_version)
+        out = earnings_tolerance(EarningsToleranceInput(title=case["title"], year=year, amount=amount, period=period,
+                                                        posted=posted, earnings_known=earnings_known))
+        detail = {"input": {"year": year, "amount": amount, "period": period, "posted": posted,
+                            "earnings_known": earnings_known},
+                  "action": out.action, "annotation": out.remark, "tolerance": out.tolerance,
+                  "next_steps": out.next_steps, "rules": [s.rule for s in out.trace]}
+        if out.action == "DEVELOP_WORK":
+            detail["irmk_special_message"] = out.remark
+        fx = Effects(events=[event(ssn=case["ssn"], case_id=case["case_id"], event_date=on,
+                                   event_type=c.label(case["title"], "BET/DT WORK REVIEW"), actor=actor,
+                                   policy_version=c.pv_text(out.policy_version), detail=detail,
+                                   idem_key=_key(case, "work"))],
+                     case={"review_stage": c.DE})
+        if out.action == "REFER_UNKNOWN_EARNINGS_TO_FO":
+            fx.documents.append({"case_id": case_id, "ssn": case["ssn"], "kind": "WBDOC_REFERRAL", "created_on": on,
+                                 "payload": {"date": str(on), "reason": "T16_REPORT", "to": "FO",
+                                             "details": out.remark}, "idem_key": f"doc:{_key(case, 'work')}"})
+        _apply(tx, case, fx)
+        return detail
+
+
+def guide(store: Store, case_id: str) -> dict[str, Any]:
+    """The reviewer guide's recommendation (J.2.d) for the mailer as received, with the BET/DT annotation."""
+    from sqlalchemy import select
+
+    from cdrflow.dcf.schema import events
+
+    with store.read() as tx:
+        case = tx.require_case(case_id)
+        rows = tx.conn.execute(select(events.c.event_type, events.c.detail).where(events.c.case_id == case_id)
+                               .order_by(events.c.event_id)).all()
+    import json
+
+    record: dict[str, Any] = {}
+    annotation = None
+    for r in rows:
+        if r.event_type.endswith("MAILER RECEIVED") and r.detail:
+            record = json.loads(r.detail)["record"]
+        if r.event_type.endswith("BET/DT WORK REVIEW") and r.detail:
+            annotation = json.loads(r.detail)["annotation"]
+    fields = ("q1a_worked", "q2_school", "q3_doctor_work", "q4_health", "q5_doctor_visits", "q6_hospitalized",
+              "impairment_codes")
+    inp: dict[str, Any] = {"profile": case["profile"], **{k: record[k] for k in fields if k in record}}
+    if annotation:
+        inp["bet_dt_annotation"] = annotation
+    try:
+        out = reviewer_guide(ReviewerGuideInput.model_validate(inp))
+    except Exception as exc:  # the guide needs the answers; a case without a received mailer has none
+        return {"recommended_action": None, "error": str(exc)}
+    return {"recommended_action": out.recommended_action, "return_to_bet_dt": out.return_to_bet_dt,
+            "dircon_prompts": out.dircon_prompts, "steps": [s.model_dump() for s in out.steps]}
+
+
+def decide(store: Store, case_id: str, actor: Actor, on: dt.date, *, full_cdr: bool, vr_requested: bool | None = None,
+           remarks: str | None = None, expected_version: int | None = None) -> dict[str, Any]:
+    """G.5 / G.6: the DE/DEC/DC's decision as IPCA event 2-5, then integrity sampling (G.7)."""
+    recommendation = guide(store, case_id).get("recommended_action")
+    with store.tx() as tx:
+        case = _load(tx, case_id, actor, (c.DE,), states=(c.PC_REVIEW, c.NONRESPONDER),
+                     expected_version=expected_version)
+        ben = tx.beneficiary(case["ssn"])
+        assert ben is not None
+        ipca = c.ipca(full_cdr, vr_requested)
+        key = _key(case, "decide")
+        sample = draw(case_id, on)
+        detail = {"reviewer_guide_recommendation": recommendation, "integrity": sample.as_dict()}
+        if full_cdr:
+            fx = do_cdr(case, ben, on, actor, key=key, reason="PC REVIEW", remarks=remarks or
+                        "CDR MAILER BEING SENT TO THE FO FOR A FULL MEDICAL CDR", ipca=ipca, detail=detail)
+            fx.case["integrity_selected"] = sample.selected
+            _apply(tx, case, fx)
+            return {"ipca_event": ipca[0], "label": ipca[1], "outcome": "DO_CDR", "integrity": sample.as_dict(),
+                    "recommendation": recommendation}
+        if not sample.selected:
+            fx = defer(case, ben, on, actor, key=key, ipca=ipca, detail=detail)
+            _apply(tx, case, fx)
+            return {"ipca_event": ipca[0], "label": ipca[1], "outcome": "DEFER", "integrity": sample.as_dict(),
+                    "recommendation": recommendation}
+        # G.7: the reviewer's deferral input is recorded, then the system inputs a DO CDR and alerts the FO.
+        events = [event(ssn=case["ssn"], case_id=case_id, event_date=on, event_type=c.label(case["title"], ipca[1]),
+                        code=f"IPCA {ipca[0]}", actor=actor, policy_version=ipca[2], detail=detail,
+                        idem_key=f"defer:{key}")]
+        flip = do_cdr(case, ben, on, INTEGRITY, key=key, reason="INTEGRITY SAMPLE",
+                      remarks="INTEGRITY SAMPLE: REFER FOR A FULL MEDICAL CDR (DI 40502.001G.7)",
+                      ipca=c.ipca(True, vr_requested), detail={"integrity": sample.as_dict(),
+                                                               "reviewer_input": ipca[1]})
+        fx = Effects(events=[*events, *flip.events], documents=flip.documents,
+                     case={**flip.case, "integrity_selected": True, "integrity_flipped": True})
+        _apply(tx, case, fx)
+        return {"ipca_event": ipca[0], "label": ipca[1], "outcome": "DO_CDR", "flipped": True,
+                "integrity": sample.as_dict(), "recommendation": recommendation}
+
+
+def return_to_bet_dt(store: Store, case_id: str, actor: Actor, on: dt.date, *, reason: str,
+                     expected_version: int | None = None) -> None:
+    """J.3.a NOTE / J.2.c: the DE/DEC/DC refers the case back to the BET/DT (earnings under tolerance)."""
+    with store.tx() as tx:
+        case = _load(tx, case_id, actor, (c.DE,), expected_version=expected_version)
+        _simple(tx, case, actor, on, "RETURNED TO BET/DT", {"reason": reason, "cite": "DI 40502.001J.3.a NOTE"},
+                {"review_stage": c.BET_DT})
+
+
+Result = Literal["BUSY", "NO_ANSWER", "REACHED", "REFUSED", "NOT_LOCATED"]
+
+
+def dircon(store: Store, case_id: str, actor: Actor, on: dt.date, *, result: Result,
+           expected_version: int | None = None) -> dict[str, Any]:
+    """I / J.1: a DIRCON attempt on a nonresponder; the dircon-outcome calc says what follows."""
+    from sqlalchemy import select
+
+    from cdrflow.dcf.schema import events
+
+    with store.tx() as tx:
+        case = _load(tx, case_id, actor, (c.DIRCON,), states=(c.NONRESPONDER,), expected_version=expected_version)
+        prior = [r for (r,) in tx.conn.execute(
+            select(events.c.detail).where(events.c.case_id == case_id,
+                                          events.c.event_type == c.label(case["title"], "DIRCON ATTEMPT"))
+            .order_by(events.c.event_id))]
+        import json
+
+        attempts = [json.loads(p)["result"] for p in prior] + [result]
+        out = dircon_outcome(DirconInput(attempts=attempts, decision_date=on))
+        ev = event(ssn=case["ssn"], case_id=case_id, event_date=on, event_type=c.label(case["title"], "DIRCON ATTEMPT"),
+                   actor=actor, policy_version=c.pv_text(out.policy_version),
+                   detail={"result": result, "attempt": len(attempts), "counted": out.counted_attempts,
+                           "outcome": out.action, "documented_on": "SSA-5002"},
+                   idem_key=_key(case, "dircon"))
+        fx = Effects(events=[ev])
+        fx.doc(case, "DIRCON_RECORD", on, {"attempts": [{"date": str(on), "result": a, "by": str(actor)}
+                                                        for a in attempts], "outcome": out.action},
+               _key(case, "dircon"))
+        if out.action == "ATTEMPT_AGAIN":
+            fx.case = {"review_stage": c.DIRCON}
+        elif out.action == "PROCESS_MAILER":
+            fx.case = {"review_stage": c.DE}  # completed by telephone: the DE/DEC/DC decides (J.3 / J.4)
+        else:
+            ben = tx.beneficiary(case["ssn"])
+            assert ben is not None
+            ref = do_cdr(case, ben, on, actor, key=_key(case, "dircon"), reason="NONRESPONDER",
+                         remarks=NONRESPONDER_REMARK, ipca=c.ipca(True, None))
+            fx.events.extend(ref.events)
+            fx.documents.extend(ref.documents)
+            fx.case = ref.case
+        _apply(tx, case, fx)
+        return {"outcome": out.action, "counted_attempts": out.counted_attempts}
+
+
+def undeliverable(store: Store, case_id: str, actor: Actor, on: dt.date, *, new_address: dict[str, Any] | None,
+                  expected_version: int | None = None) -> str:
+    """H.2: a hard-paper mailer returned undeliverable to the PC: IPCA event 7, then 6 or a resend."""
+    with store.tx() as tx:
+        case = _load(tx, case_id, actor, (), states=(c.SENT, c.PC_RESENT), expected_version=expected_version)
+        evs = [event(ssn=case["ssn"], case_id=case_id, event_date=on,
+                     event_type=c.label(case["title"], "UNDELIVERABLE"), code="IPCA 7",
+                     actor=actor, detail={"cite": "DI 40502.001H.2"}, idem_key=_key(case, "undel7"))]
+        if case["state"] == c.PC_RESENT:
+            # H.2: returned again after the resend: destroy; 150 days from the send request -> NONRESPONDER.
+            fx = Effects(events=evs, case={"state": c.UNDELIVERABLE, "last_event": evs[0]["event_type"],
+                                           "last_event_date": on})
+            _apply(tx, case, fx)
+            return c.UNDELIVERABLE
+        if new_address is None:
+            what = c.label(case["title"], "REVIEW NONRESPONDER")
+            evs.append(event(ssn=case["ssn"], case_id=case_id, event_date=on, event_type=what, code="IPCA 6",
+                             actor=actor, detail={"cite": "DI 40502.001H.2", "reason": "no new address"},
+                             idem_key=_key(case, "undel6")))
+            _apply(tx, case, Effects(events=evs, case={"state": c.NONRESPONDER, "review_stage": c.DIRCON,
+                                                       "last_event": what, "last_event_date": on}))
+            return c.NONRESPONDER
+        evs.append(event(ssn=case["ssn"], case_id=case_id, event_date=on,
+                         event_type=c.label(case["title"], "MAILER RESENT"), actor=actor,
+                         detail={"new_address": new_address, "cite": "DI 40502.001H.2; GN 02605.055"},
+                         idem_key=_key(case, "resend")))
+        _apply(tx, case, Effects(events=evs, case={"state": c.PC_RESENT, "last_event": evs[0]["event_type"],
+                                                   "last_event_date": on}))
+        tx.update_beneficiary(case["ssn"], **new_address)
+        return c.PC_RESENT
+
+
+DISPOSITIONS = ("DESTROYED", "CLAIMS_FOLDER", "OTHER_COMPONENT")
+
+
+def dispose(store: Store, case_id: str, actor: Actor, on: dt.date, *, document: str,
+            disposition: Literal["DESTROYED", "CLAIMS_FOLDER", "OTHER_COMPONENT"], note: str | None = None) -> None:
+    """J.3.d: record how a mailer, facsimile, attachment, alert or profile sheet was disposed of."""
+    with store.tx() as tx:
+        case = tx.require_case(case_id)
+        if case["state"] not in c.CLOSED_STATES:
+            raise ReviewError(f"case {case_id} is {case['state']}; documents are disposed of after the decision")
+        tx.append([event(ssn=case["ssn"], case_id=case_id, event_date=on,
+                         event_type=c.label(case["title"], "DOCUMENT DISPOSAL"), actor=actor,
+                         detail={"document": document, "disposition": disposition, "note": note,
+                                 "cite": "DI 40502.001J.3.d"},
+                         idem_key=f"dispose:{case_id}:{document}")])
+        from cdrflow.dcf.schema import documents
+
+        tx.conn.execute(documents.update().where(documents.c.case_id == case_id, documents.c.kind == document,
+                                                 documents.c.disposed_on.is_(None))
+                        .values(disposed_on=on, disposition=disposition))
