@@ -15,11 +15,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cdrflow import cli_lifecycle as _lifecycle
 from cdrflow.engine.errors import InputError, PolicyError
 
 app = typer.Typer(help="cdrflow: the CDR mailer (DI 40502.001) as cited, executable policy.", no_args_is_help=True)
 tables_app = typer.Typer(help="Inspect, check and export the decision tables.", no_args_is_help=True)
 app.add_typer(tables_app, name="tables")
+_lifecycle.register(app)
 out = Console()
 err = Console(stderr=True)
 

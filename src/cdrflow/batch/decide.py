@@ -19,6 +19,10 @@ from cdrflow.policy.mailer.features import FEATURE_PARAMETERS, RELEVANT_CODES, W
 from cdrflow.policy.mailer.record import ATTACHMENT_KIND_SUBJECT, MEDICAL_SIGNERS
 from cdrflow.policy.mailer.source import SOURCE, alert_messages, param, parameters, tables
 
+RULE_TABLES = ("work_activity", "actionable", "automated_recommendation", "significant_responses",
+               "pc_review_routing")
+"""The tables whose fired row each decision reports in ``rule_ids`` (``table:row``), in evaluation order."""
+
 OUTPUT_COLUMNS = [
     "mailer_id",
     "outcome",
@@ -112,21 +116,25 @@ def decide_frame(frame: pl.LazyFrame | pl.DataFrame, on: dt.date | None = None) 
     t = tables()
     lf = frame.lazy().select(pl.col("mailer_id"), *feature_exprs(on))
     work = t["work_activity"].polars_outputs()
-    lf = lf.with_columns(work["work_issue"])
+    lf = lf.with_columns(work["work_issue"], work["work_activity__rule"])
     act = t["actionable"].polars_outputs()
-    lf = lf.with_columns(act["actionable"], act["reason"].alias("actionable_reason"))
+    lf = lf.with_columns(act["actionable"], act["reason"].alias("actionable_reason"), act["actionable__rule"])
     rec = t["automated_recommendation"].polars_outputs()
-    lf = lf.with_columns(rec["recommendation"])
+    lf = lf.with_columns(rec["recommendation"], rec["automated_recommendation__rule"])
     sig = t["significant_responses"].polars_outputs()
-    lf = lf.with_columns(sig["significant"])
+    lf = lf.with_columns(sig["significant"], sig["significant_responses__rule"])
     route = t["pc_review_routing"].polars_outputs(
         {
             "work_reported": pl.col("work_issue") | pl.col("work_mentioned"),
             "remarks_or_attachments": pl.col("relevant_remarks") | pl.col("relevant_attachments"),
         }
     )
-    lf = lf.with_columns(*(route[k] for k in ("outcome", "alert_type", "message", "reviewer", "recommended_action")))
+    lf = lf.with_columns(*(route[k] for k in ("outcome", "alert_type", "message", "reviewer", "recommended_action",
+                                              "pc_review_routing__rule")))
     none_to_null = {"NONE": None}
+    rule_ids = pl.concat_list(
+        [pl.format(f"{name}:{{}}", pl.col(f"{name}__rule")) for name in RULE_TABLES]
+    ).alias("rule_ids")
     return lf.select(
         pl.col("mailer_id"),
         pl.col("outcome"),
@@ -139,6 +147,7 @@ def decide_frame(frame: pl.LazyFrame | pl.DataFrame, on: dt.date | None = None) 
         pl.col("recommendation").alias("automated_recommendation"),
         pl.col("significant").alias("significant_responses"),
         pl.col("work_issue"),
+        rule_ids,
     )
 
 

@@ -385,6 +385,7 @@ def _decide(work: list[_Work], on: dt.date, evs: list[dict[str, Any]], docs: lis
         decision = {"outcome": d["outcome"], "actionable": d["actionable"],
                     "actionable_reason": d["actionable_reason"],
                     "automated_recommendation": d["automated_recommendation"],
+                    "rule_ids": list(d["rule_ids"]),
                     "alert": {"type": d["alert_type"], "message": d["alert_message"], "text": d["alert_text"],
                               "reviewer": d["alert_reviewer"], "recommended_action": d["alert_recommended_action"]}
                     if d["outcome"] == "PC_REVIEW" else None,

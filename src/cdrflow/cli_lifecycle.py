@@ -1,0 +1,450 @@
+"""CLI verbs for the DCF and the mailer lifecycle: db, population, cycle, ingest, review, case, documents.
+
+Every verb takes ``--db URL`` (else env ``CDRFLOW_DATABASE_URL``, else ``sqlite:///cdrflow.db``).
+Errors a user can fix exit with code 2 and one line that names the record or field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.panel import Panel
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+out = Console()
+err = Console(stderr=True)
+
+DbOpt = Annotated[str | None, typer.Option("--db", help="database URL (default: $CDRFLOW_DATABASE_URL or "
+                                                        "sqlite:///cdrflow.db)")]
+AsOpt = Annotated[str, typer.Option("--as", help="acting user and role, NAME:ROLE (e.g. jsmith:DE)")]
+OnOpt = Annotated[str | None, typer.Option("--on", help="business date of the action (default today)")]
+VersionOpt = Annotated[int | None, typer.Option("--version", help="case version you read (conflict check)")]
+PcTableOpt = Annotated[Path | None, typer.Option("--pc-ssn-table", help="GN 01070.245 PC 1-6 table (YAML)")]
+
+db_app = typer.Typer(help="Create and migrate the DCF database.", no_args_is_help=True)
+population_app = typer.Typer(help="Beneficiaries: import or generate selection and profile data.",
+                             no_args_is_help=True)
+review_app = typer.Typer(help="PC review (DI 40502.001G, H, I, J); every action takes --as NAME:ROLE.",
+                         no_args_is_help=True)
+
+T = TypeVar("T")
+
+
+def _date(text: str | None, name: str) -> dt.date:
+    if text is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        err.print(f"error: {name}: {text!r} is not a date YYYY-MM-DD")
+        raise typer.Exit(2) from None
+
+
+def _store(db: str | None, *, migrate: bool = False) -> Any:
+    from cdrflow.dcf.db import StoreNotReady, make_engine, require_current, upgrade
+    from cdrflow.dcf.store import Store
+
+    try:
+        engine = make_engine(db)
+    except ValueError as exc:
+        err.print(f"error: --db: {exc}")
+        raise typer.Exit(2) from None
+    if migrate:
+        upgrade(engine)
+    else:
+        try:
+            require_current(engine)
+        except StoreNotReady as exc:
+            err.print(f"error: {exc}")
+            raise typer.Exit(2) from None
+    return Store(engine)
+
+
+def _pc_table(path: Path | None) -> None:
+    from cdrflow.policy.mailer.jurisdiction import use_ssn_table
+
+    p = path or (Path(os.environ["CDRFLOW_PC_SSN_TABLE"]) if os.environ.get("CDRFLOW_PC_SSN_TABLE") else None)
+    if p is not None:
+        use_ssn_table(p)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    from cdrflow.dcf.store import StoreError
+    from cdrflow.engine.errors import InputError, PolicyError
+
+    try:
+        yield
+    except (StoreError, InputError, PolicyError, ValueError) as exc:
+        err.print(f"error: {type(exc).__name__}: {exc}")
+        raise typer.Exit(2) from None
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err)
+
+
+def _count_lines(path: Path) -> int | None:
+    if path.suffix == ".parquet":
+        import polars as pl
+
+        return int(pl.scan_parquet(path).select(pl.len()).collect().item())
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
+
+
+def _actor(text: str) -> Any:
+    from cdrflow.dcf.store import Actor
+
+    try:
+        return Actor.parse(text)
+    except ValueError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+
+
+# ---- db ------------------------------------------------------------------------------------------
+
+@db_app.command("upgrade")
+def db_upgrade(db: DbOpt = None) -> None:
+    """Create the tables or migrate them to the latest revision (Alembic)."""
+    from cdrflow.dcf.db import make_engine, resolve_url, upgrade
+
+    rev = upgrade(make_engine(db))
+    out.print(f"{resolve_url(db)}: at revision {rev}")
+
+
+@db_app.command("current")
+def db_current(db: DbOpt = None) -> None:
+    """Show the database's revision and the code's."""
+    from cdrflow.dcf.db import current_revision, head_revision, make_engine
+
+    e = make_engine(db)
+    out.print(f"database {current_revision(e) or 'none'}; code head {head_revision(e)}")
+
+
+# ---- population -----------------------------------------------------------------------------------
+
+@population_app.command("import")
+def population_import(
+    file: Annotated[Path, typer.Argument(help="CSV or Parquet; columns in docs/population.md")],
+    rejects: Annotated[Path | None, typer.Option(help="reject file (default FILE.rejects.jsonl)")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Import beneficiaries; bad rows go to the reject file with the row, field and reason."""
+    from cdrflow.population.io import read_population, write_rejects
+    from cdrflow.workflow.population import load
+
+    store = _store(db, migrate=True)
+    try:
+        rows, bad = read_population(file)
+    except (ValueError, OSError) as exc:
+        err.print(f"error: {file}: {exc}")
+        raise typer.Exit(2) from None
+    with _progress() as prog:
+        task = prog.add_task("loading", total=len(rows))
+        counts = load(store, rows, progress=lambda n: prog.advance(task, n))
+    rej = rejects or file.with_suffix(file.suffix + ".rejects.jsonl")
+    write_rejects(bad, rej)
+    out.print(f"read {len(rows) + len(bad):,} = loaded {len(rows):,} ({dict(counts)}) + rejected {len(bad):,} -> {rej}")
+
+
+@population_app.command("generate")
+def population_generate(
+    count: Annotated[int, typer.Option(help="number of beneficiaries")] = 20000,
+    seed: Annotated[int, typer.Option()] = 7,
+    as_of: Annotated[str, typer.Option("--as-of", help="population date")] = "2026-01-01",
+    out_file: Annotated[Path | None, typer.Option("--out", help="also write CSV/Parquet")] = None,
+    db: DbOpt = None,
+) -> None:
+    """Generate a synthetic, realistic population and load it into the DCF."""
+    from cdrflow.population.generate import generate, write_population
+    from cdrflow.workflow.population import load
+
+    rows = generate(count, seed=seed, as_of=_date(as_of, "--as-of"))
+    if out_file is not None:
+        write_population(rows, out_file)
+    store = _store(db, migrate=True)
+    with _progress() as prog:
+        task = prog.add_task("loading", total=len(rows))
+        counts = load(store, rows, progress=lambda n: prog.advance(task, n))
+    out.print(f"generated {len(rows):,} beneficiaries (seed {seed}): {dict(counts)}")
+
+
+# ---- cycle / ingest --------------------------------------------------------------------------------
+
+def cycle(
+    as_of: Annotated[str, typer.Option("--as-of", help="selection run date YYYY-MM-DD")],
+    profiles: Annotated[str | None, typer.Option(help="profiles selected for mailers, e.g. L,M (default: "
+                                                       "parameter mailer_profiles)")] = None,
+    titles: Annotated[str | None, typer.Option(help="limit to titles, e.g. T16")] = None,
+    print_file: Annotated[Path | None, typer.Option("--print-file", help="contractor print file (JSONL)")] = None,
+    pc_ssn_table: PcTableOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """Run a mailer selection cycle (DI 40502.001C, G.6): first and second mailers, nonresponders, follow-ups."""
+    from cdrflow.workflow.cycle import run_cycle
+
+    _pc_table(pc_ssn_table)
+    store = _store(db)
+    day = _date(as_of, "--as-of")
+    pf = print_file or Path(f"print-{day}.jsonl")
+    with _user_errors(), _progress() as prog:
+        tasks: dict[str, Any] = {}
+
+        def tick(what: str, n: int) -> None:
+            if what not in tasks:
+                tasks[what] = prog.add_task(what, total=None)
+            prog.advance(tasks[what], n)
+
+        res = run_cycle(store, day, profiles=profiles.split(",") if profiles else None,
+                        titles=titles.split(",") if titles else None, print_file=pf, progress=tick)
+    t = Table(title=f"Selection run {day}")
+    t.add_column("what")
+    t.add_column("count", justify="right")
+    for k, v in sorted(res.counts.items()):
+        t.add_row(k, f"{v:,}")
+    out.print(t)
+    for g, why in res.skipped_groups.items():
+        out.print(f"[yellow]{g} not run[/]: {why}")
+    if res.counts.get("held_no_jurisdiction"):
+        out.print("[yellow]some cases need PC 1-6 jurisdiction: load the GN 01070.245 table with --pc-ssn-table[/]")
+    out.print(f"print file: {pf} ({res.print_records:,} mailers, three scanlines each)")
+
+
+def ingest(
+    file: Annotated[Path, typer.Argument(help="returned mailers, JSONL or Parquet")],
+    as_of: Annotated[str, typer.Option("--as-of", help="date WBDOC received the file")],
+    rejects: Annotated[Path | None, typer.Option(help="reject file (default FILE.rejects.jsonl)")] = None,
+    pc_ssn_table: PcTableOpt = None,
+    db: DbOpt = None,
+) -> None:
+    """WBDOC intake and DCDRS decision logic (DI 40502.001E, F) for a file of returned mailers."""
+    from cdrflow.workflow.intake import ingest as run
+    from cdrflow.workflow.intake import write_rejects
+
+    _pc_table(pc_ssn_table)
+    if not file.exists():
+        err.print(f"error: {file}: no such file")
+        raise typer.Exit(2)
+    store = _store(db)
+    with _user_errors(), _progress() as prog:
+        task = prog.add_task("ingesting", total=_count_lines(file))
+        res = run(store, file, _date(as_of, "--as-of"), progress=lambda n: prog.advance(task, n))
+    rej = rejects or file.with_suffix(file.suffix + ".rejects.jsonl")
+    write_rejects(res.rejects, rej)
+    t = Table(title=f"Intake of {file.name}")
+    t.add_column("how it ended")
+    t.add_column("count", justify="right")
+    for k, v in sorted(res.counts.items()):
+        if k.startswith("end:"):
+            t.add_row(k[4:], f"{v:,}")
+    out.print(t)
+    ok = "[green]reconciled[/]" if res.reconciles() else "[red]DOES NOT RECONCILE[/]"
+    out.print(f"read {res.read:,} = processed {res.processed:,} + already ingested {res.skipped:,} + "
+              f"rejected {res.rejected:,} ({rej})  {ok}")
+
+
+# ---- review ----------------------------------------------------------------------------------------
+
+def _run(fn: Callable[[], T]) -> T:
+    with _user_errors():
+        return fn()
+
+
+@review_app.command("queue")
+def review_queue(stage: Annotated[str | None, typer.Option()] = None, pc: Annotated[int | None, typer.Option()] = None,
+                 limit: int = 50, db: DbOpt = None) -> None:
+    """Open PC reviews and nonresponders, oldest first."""
+    from cdrflow.workflow.history import queue
+
+    rows = queue(_store(db), stage=stage, pc=pc, limit=limit)
+    t = Table(title="PC review queue")
+    for col in ("case", "ssn", "title", "profile", "pc", "state", "stage", "alert", "since", "version"):
+        t.add_column(col)
+    for r in rows:
+        alert = f"{r['alert_type'] or ''} {r['alert_message'] or ''}".strip()
+        t.add_row(r["case_id"], r["ssn"], r["title"], r["profile"], str(r["pc"]), r["state"], r["review_stage"] or "",
+                  alert, r["last_event_date"], str(r["version"]))
+    out.print(t)
+
+
+@review_app.command("show")
+def review_show(case_id: str, db: DbOpt = None) -> None:
+    """The case, its alert, and the reviewer guide's recommendation (J.2.d)."""
+    from cdrflow.workflow.review import guide
+
+    store = _store(db)
+    with _user_errors(), store.read() as tx:
+        case = tx.require_case(case_id)
+    g = guide(store, case_id)
+    out.print(Panel.fit("\n".join(f"{k}: {v}" for k, v in case.items() if v is not None), title=case_id))
+    out.print(f"reviewer guide (DI 40502.001J.2.d) recommends: [bold]{g.get('recommended_action')}[/]"
+              + (" — return to BET/DT after DE review" if g.get("return_to_bet_dt") else ""))
+    for p in g.get("dircon_prompts") or []:
+        out.print(f"  DIRCON: {p}")
+
+
+@review_app.command("associate")
+def review_associate(case_id: str, as_: AsOpt, on: OnOpt = None, version: VersionOpt = None,
+                     db: DbOpt = None) -> None:
+    """DSE/FLC: associate the actual mailer with the PSC MAILER alert output (E.4.b)."""
+    from cdrflow.workflow import review
+
+    nxt = _run(lambda: review.associate(_store(db), case_id, _actor(as_), _date(on, "--on"), expected_version=version))
+    out.print(f"{case_id}: mailer associated; next stage {nxt}")
+
+
+@review_app.command("translation")
+def review_translation(case_id: str, as_: AsOpt, done: Annotated[bool, typer.Option("--done")] = False,
+                       work_reported: Annotated[bool, typer.Option("--work-reported")] = False, on: OnOpt = None,
+                       version: VersionOpt = None, db: DbOpt = None) -> None:
+    """BET/DT: refer to a translator, or (--done) record the translation and route the case (G.4.a, G.5)."""
+    from cdrflow.workflow import review
+
+    nxt = _run(lambda: review.translation(_store(db), case_id, _actor(as_), _date(on, "--on"), done=done,
+                                          work_reported=work_reported, expected_version=version))
+    out.print(f"{case_id}: stage {nxt}")
+
+
+@review_app.command("work")
+def review_work(case_id: str, as_: AsOpt, year: Annotated[int, typer.Option()],
+                amount: Annotated[float, typer.Option()],
+                period: Annotated[str, typer.Option(help="WEEKLY, MONTHLY or ANNUAL")] = "MONTHLY",
+                posted: Annotated[bool, typer.Option("--posted")] = False,
+                earnings_known: Annotated[bool | None, typer.Option("--earnings-known/--earnings-unknown")] = None,
+                on: OnOpt = None, version: VersionOpt = None, db: DbOpt = None) -> None:
+    """BET/DT: develop reported work with the earnings-tolerance calc (J.2.c)."""
+    from cdrflow.workflow import review
+
+    d = _run(lambda: review.work(_store(db), case_id, _actor(as_), _date(on, "--on"), year=year, amount=amount,
+                                 period=period.upper(), posted=posted,  # type: ignore[arg-type]
+                                 earnings_known=earnings_known, expected_version=version))
+    out.print(f"{case_id}: {d['action']}; annotate \"{d['annotation']}\"")
+    for s in d["next_steps"]:
+        out.print(f"  - {s}")
+
+
+@review_app.command("decide")
+def review_decide(case_id: str, as_: AsOpt,
+                  full_cdr: Annotated[bool, typer.Option("--full-cdr/--defer", help="DO CDR or defer")],
+                  vr: Annotated[bool, typer.Option("--vr-requested")] = False,
+                  remarks: Annotated[str | None, typer.Option()] = None, on: OnOpt = None,
+                  version: VersionOpt = None, db: DbOpt = None) -> None:
+    """DE/DEC/DC: enter the decision as IPCA event 2-5 (G.6); integrity sampling follows (G.7)."""
+    from cdrflow.workflow import review
+
+    r = _run(lambda: review.decide(_store(db), case_id, _actor(as_), _date(on, "--on"), full_cdr=full_cdr,
+                                   vr_requested=vr, remarks=remarks, expected_version=version))
+    out.print(f"{case_id}: IPCA {r['ipca_event']} {r['label']}; outcome {r['outcome']} "
+              f"(reviewer guide recommended {r['recommendation']})")
+
+
+@review_app.command("return-to-bet")
+def review_return(case_id: str, as_: AsOpt, reason: Annotated[str, typer.Option()] = "EARNINGS UNDER TOLERANCE LEVEL",
+                  on: OnOpt = None, version: VersionOpt = None, db: DbOpt = None) -> None:
+    """DE/DEC/DC: return the case to the BET/DT (J.3.a NOTE)."""
+    from cdrflow.workflow import review
+
+    _run(lambda: review.return_to_bet_dt(_store(db), case_id, _actor(as_), _date(on, "--on"), reason=reason,
+                                         expected_version=version))
+    out.print(f"{case_id}: returned to BET/DT")
+
+
+@review_app.command("dircon")
+def review_dircon(case_id: str, as_: AsOpt,
+                  result: Annotated[str, typer.Option(help="BUSY, NO_ANSWER, REACHED, REFUSED, NOT_LOCATED")],
+                  on: OnOpt = None, version: VersionOpt = None, db: DbOpt = None) -> None:
+    """A DIRCON attempt on a nonresponder (I); the dircon-outcome calc says what follows."""
+    from cdrflow.workflow import review
+
+    r = _run(lambda: review.dircon(_store(db), case_id, _actor(as_), _date(on, "--on"),
+                                   result=result.upper(), expected_version=version))  # type: ignore[arg-type]
+    out.print(f"{case_id}: {r['outcome']} ({r['counted_attempts']} counted attempts)")
+
+
+@review_app.command("undeliverable")
+def review_undeliverable(case_id: str, as_: AsOpt,
+                         new_address: Annotated[str | None, typer.Option(help="JSON: address_line, city, state, "
+                                                                                 "zip, country")] = None,
+                         on: OnOpt = None, version: VersionOpt = None, db: DbOpt = None) -> None:
+    """H.2: a hard-paper mailer returned undeliverable to the PC (IPCA 7, then 6 or a resend)."""
+    from cdrflow.workflow import review
+
+    addr = json.loads(new_address) if new_address else None
+    state = _run(lambda: review.undeliverable(_store(db), case_id, _actor(as_), _date(on, "--on"), new_address=addr,
+                                              expected_version=version))
+    out.print(f"{case_id}: {state}")
+
+
+@review_app.command("dispose")
+def review_dispose(case_id: str, as_: AsOpt, document: Annotated[str, typer.Option()],
+                   disposition: Annotated[str, typer.Option(help="DESTROYED, CLAIMS_FOLDER, OTHER_COMPONENT")],
+                   note: Annotated[str | None, typer.Option()] = None, on: OnOpt = None, db: DbOpt = None) -> None:
+    """J.3.d: record the disposal of a mailer, facsimile, attachment, alert or profile sheet."""
+    from cdrflow.workflow import review
+
+    _run(lambda: review.dispose(_store(db), case_id, _actor(as_), _date(on, "--on"), document=document,
+                                disposition=disposition.upper(), note=note))  # type: ignore[arg-type]
+    out.print(f"{case_id}: {document} {disposition}")
+
+
+# ---- case history / documents ---------------------------------------------------------------------
+
+def case(ssn: str, as_json: Annotated[bool, typer.Option("--json")] = False, db: DbOpt = None) -> None:
+    """QCDR-style event history for an SSN (dates, titles, actors) and the current state."""
+    from cdrflow.workflow.history import case_history
+
+    h = _run(lambda: case_history(_store(db), ssn))
+    if as_json:
+        out.print_json(json.dumps(h, default=str))
+        return
+    b = h["beneficiary"]
+    out.print(Panel.fit(f"{b['name']}  SSN {ssn[:3]}-{ssn[3:5]}-{ssn[5:]} {b['bic_or_id']}  {b['title']}  "
+                        f"profile {b['profile']}  diary {b['diary_month']}"
+                        + (f"  SSI diary {b['ssi_diary_month']}" if b.get("ssi_diary_month") else ""),
+                        title="beneficiary"))
+    t = Table(title="DCF events (QCDR)")
+    for col in ("date", "event", "code", "by", "case", "policy"):
+        t.add_column(col)
+    for e in h["events"]:
+        t.add_row(e["event_date"], e["event_type"], e["code"] or "", f"{e['actor']}:{e['actor_role']}",
+                  e["case_id"] or "", "yes" if e["policy_version"] else "")
+    out.print(t)
+    for cs in h["cases"]:
+        out.print(f"case {cs['case_id']}: {cs['state']}"
+                  + (f" / {cs['review_stage']}" if cs["review_stage"] else "")
+                  + (f"  outcome {cs['outcome']}" if cs["outcome"] else "")
+                  + ("  [bold red]INTEGRITY FLIPPED[/]" if cs["integrity_flipped"] else "")
+                  + f"  (version {cs['version']})")
+
+
+def documents(case_id: str, out_file: Annotated[Path, typer.Option("--out")] = Path("case.html"),
+              db: DbOpt = None) -> None:
+    """Render a case's documents (alert, facsimile, profile sheet, notices, referrals) as one HTML page."""
+    from cdrflow.documents import render_bundle
+    from cdrflow.workflow.history import document_payloads
+
+    docs = _run(lambda: document_payloads(_store(db), case_id))
+    out_file.write_text(render_bundle(f"Case {case_id}", docs), encoding="utf-8")
+    out.print(f"{len(docs)} documents -> {out_file}")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(db_app, name="db")
+    app.add_typer(population_app, name="population")
+    app.add_typer(review_app, name="review")
+    app.command("cycle")(cycle)
+    app.command("ingest")(ingest)
+    app.command("case")(case)
+    app.command("documents")(documents)
