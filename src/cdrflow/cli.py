@@ -151,16 +151,62 @@ def decide(
 
 @app.command()
 def demo(
+    count: Annotated[int, typer.Option(help="beneficiaries in the synthetic population")] = 20000,
+    months: Annotated[int, typer.Option(help="months of selection cycles")] = 24,
+    out_dir: Annotated[Path, typer.Option("--out")] = Path("demo-out"),
+    seed: Annotated[int, typer.Option()] = 455,
+) -> None:
+    """The main job: a fresh SQLite DCF, a synthetic population and 24 months of the mailer lifecycle."""
+    import time
+
+    from cdrflow.reports.demo_report import render_demo_report
+    from cdrflow.simulate.lifecycle import run_demo
+
+    t0 = time.perf_counter()
+    out.print(f"[bold]cdrflow demo[/]: {count:,} beneficiaries, {months} months of cycles, seed {seed} -> {out_dir}/")
+    with _progress() as prog:
+        tasks: dict[str, Any] = {}
+
+        def tick(what: str, n: int, total: int | None) -> None:
+            if what not in tasks:
+                tasks[what] = prog.add_task(what, total=total)
+            prog.advance(tasks[what], n)
+
+        metrics = run_demo(out_dir, count=count, seed=seed, months=months, progress=tick)
+    report = render_demo_report(metrics, out_dir / "report.html")
+    t = Table(title="The seed's figures beside this run's")
+    for col in ("figure", "DI 40502.001 says", "measured", "cite"):
+        t.add_column(col)
+    for f in metrics["figures"]:
+        t.add_row(f["name"], f["seed"], f"[bold]{f['measured']}[/]", f["cite"])
+    out.print(t)
+    funnel = metrics["funnel"]
+    out.print("  ".join(f"{k}: {v:,}" for k, v in funnel.items()))
+    cost = metrics["cost"]
+    out.print(f"cost (B.5): {cost['mailers_processed']:,} mailers x $50 = ${cost['mailers_processed'] * 50:,} "
+              f"vs ${cost['deferrals'] * 750:,}-${cost['deferrals'] * 800:,} for full CDRs on the "
+              f"{cost['deferrals']:,} deferred cases")
+    rec = metrics["reconciliation"]
+    out.print(f"intake: read {rec.get('ingest read', 0):,} = processed {rec.get('ingest processed', 0):,} + "
+              f"already ingested {rec.get('ingest skipped', 0):,} + rejected {rec.get('ingest rejected', 0):,} "
+              f"({'reconciled' if rec.get('ingest reconciles') == 'yes' else 'DOES NOT RECONCILE'})")
+    out.print(f"database {out_dir / 'cdrflow.db'}; report [bold]{report}[/]; {time.perf_counter() - t0:.0f} s")
+    out.print(f"Try: cdrflow case <SSN> --db sqlite:///{out_dir / 'cdrflow.db'}   |   "
+              f"cdrflow review queue --db sqlite:///{out_dir / 'cdrflow.db'}")
+
+
+@app.command("sample")
+def sample(
     count: Annotated[int, typer.Option(help="number of returned mailers to simulate")] = 20000,
     out_dir: Annotated[Path, typer.Option("--out")] = Path("demo-out"),
     seed: Annotated[int, typer.Option()] = 455,
 ) -> None:
-    """Generate a sample returned-mailer file, decide it, and show the outcomes."""
+    """Generate a sample file of returned mailers, decide it in batch, and show the outcomes (no database)."""
     from cdrflow.batch.files import decide_file, write_result
     from cdrflow.simulate.mailers import write_jsonl
 
     src = out_dir / "returned-mailers.jsonl"
-    out.print(f"[bold]cdrflow demo[/]: simulating {count:,} returned mailers (seed {seed}, 0.5% malformed) -> {src}")
+    out.print(f"[bold]cdrflow sample[/]: simulating {count:,} returned mailers (seed {seed}, 0.5% malformed) -> {src}")
     write_jsonl(src, count, seed=seed, bad_share=0.005)
     with _progress() as prog:
         task = prog.add_task("deciding", total=count)

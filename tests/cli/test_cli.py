@@ -81,8 +81,8 @@ def test_unknown_calc_is_exit_2() -> None:
     assert "unknown calc" in p.stderr
 
 
-def test_decide_file_and_demo(tmp_path: Path) -> None:
-    p = run("demo", "--count", "400", "--out", str(tmp_path))
+def test_decide_file_and_sample(tmp_path: Path) -> None:
+    p = run("sample", "--count", "400", "--out", str(tmp_path))
     assert p.returncode == 0, p.stderr
     assert "reconciled" in p.stdout
     assert (tmp_path / "decisions.parquet").exists()

@@ -23,6 +23,7 @@ from .mailers import mailer
 class ReturnMix:
     """Shares of mailers out, per cycle window (calibrated in docs/demo.md)."""
 
+    never: float = 0.05  # never answer: they become nonresponders (per case, fixed)
     returned: float = 0.62  # answered and returned in the window
     undeliverable: float = 0.03
     unsigned: float = 0.01  # of returned
@@ -37,11 +38,14 @@ class ReturnMix:
 
 
 def simulate_returns(
-    cases: Iterable[dict[str, Any]], seed: int, mix: ReturnMix | None = None
+    cases: Iterable[dict[str, Any]], seed: int, mix: ReturnMix | None = None, window: int = 0
 ) -> Iterator[dict[str, Any]]:
+    """Returned mailers for ``cases`` in one window (e.g. a month). ``seed`` fixes each case's persona."""
     mix = mix or ReturnMix()
     for case in cases:
-        rng = random.Random(f"{seed}:{case['case_id']}:{case['request']}:{case.get('remailed')}:{case['state']}")
+        if random.Random(f"{seed}:{case['case_id']}").random() < mix.never:
+            continue
+        rng = random.Random(f"{seed}:{case['case_id']}:{window}:{case['request']}:{case.get('remailed')}")
         r = rng.random()
         base = {"mailer_id": case["case_id"], "ssn": case["ssn"]}
         if r < mix.undeliverable:

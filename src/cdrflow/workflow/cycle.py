@@ -164,6 +164,8 @@ def run_cycle(
         return result
     profiles = list(profiles) if profiles else selected_profiles(as_of)
     in_titles = [t for g in groups for t in GROUPS[g]]
+    if print_file is not None:
+        print_file.parent.mkdir(parents=True, exist_ok=True)
     out = print_file.open("w", encoding="utf-8") if print_file is not None else None
     try:
         _followups(store, as_of, in_titles, result, chunk_size, progress, out)

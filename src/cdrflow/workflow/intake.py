@@ -191,7 +191,9 @@ def _chunk(tx: Tx, chunk: list[tuple[int, Any]], as_of: dt.date, result: IngestR
             mid = obj.get("mailer_id")
             result.rejects.append(Reject(line, mid if isinstance(mid, str) else None, err.field, err.message))
             continue
-        parsed.append((line, obj, marks, "in:" + record_key(obj)))
+        # The key is the record's content and the receipt date: the same file received on the same day is
+        # the same input (a rerun changes nothing); the same undeliverable coming back next month is not.
+        parsed.append((line, obj, marks, f"in:{as_of}:" + record_key(obj)))
     done = tx.existing_keys([p[3] for p in parsed])
     ids = list({p[2].mailer_id for p in parsed if p[3] not in done})
     case_rows = {r["case_id"]: dict(r) for r in tx.conn.execute(select(cases).where(cases.c.case_id.in_(ids)))
