@@ -142,7 +142,10 @@ def write_result(result: BatchResult, out_dir: Path) -> dict[str, Path]:
         "rejects": out_dir / "rejects.jsonl",
     }
     result.decisions.write_parquet(paths["decisions"])
-    result.decisions.write_csv(paths["decisions_csv"])
+    flat = result.decisions
+    if "rule_ids" in flat.columns:  # CSV has no lists: the fired rows, space-separated
+        flat = flat.with_columns(pl.col("rule_ids").list.join(" "))
+    flat.write_csv(paths["decisions_csv"])
     with paths["rejects"].open("w", encoding="utf-8") as fh:
         for r in result.rejects:
             fh.write(json.dumps(r.as_dict()) + "\n")

@@ -22,16 +22,16 @@ import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Final
+from typing import Any, Final
 
 import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 INK: Final = "#1f2933"
 MUTED: Final = "#616e7c"
@@ -48,7 +48,7 @@ OUTCOME_COLORS: Final[Mapping[str, str]] = {
 }
 _EXTRA_COLORS: Final = ("#56B4E9", "#F0E442", "#7B3294", "#4D4D4D", "#A6761D")
 
-_RC: Final[Mapping[str, object]] = {
+_RC: Final[dict[str, Any]] = {
     "svg.fonttype": "none",
     "text.parse_math": False,
     "font.family": "sans-serif",
@@ -84,12 +84,25 @@ def _thousands(value: float, _pos: object = None) -> str:
 
 
 def _dollars(value: float, _pos: object = None) -> str:
-    return f"-${-value:,.0f}" if value < 0 else f"${value:,.0f}"
+    """Compact dollar tick labels: $0, $500k, $1.5M, $40M."""
+    sign, amount = ("-" if value < 0 else ""), abs(value)
+    for scale, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if amount >= scale:
+            scaled = amount / scale
+            text = f"{scaled:,.0f}" if scaled.is_integer() or scaled >= 100 else f"{scaled:,.1f}"
+            return f"{sign}${text}{suffix}"
+    return f"{sign}${amount:,.0f}"
+
+
+def _title(fig: Figure, title: str) -> None:
+    fig.suptitle(title, x=0.01, ha="left", fontsize=10.5, color=INK)
 
 
 @contextmanager
 def _figure(chart_id: str, width: float, height: float) -> Iterator[tuple[Figure, Axes]]:
-    with matplotlib.rc_context({**_RC, "svg.hashsalt": f"cdrflow-report-{chart_id}"}):
+    # a fixed salt per chart: stable hashed ids, distinct between the charts of one page
+    rc: Any = {**_RC, "svg.hashsalt": f"cdrflow-report-{chart_id}"}
+    with matplotlib.rc_context(rc):
         fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
         try:
             yield fig, ax
@@ -142,17 +155,15 @@ def stacked_bars(
             bottoms = [b + v for b, v in zip(bottoms, values, strict=True)]
         top = max(bottoms, default=0)
         for x, total in enumerate(bottoms):
-            ax.annotate(
-                f"{total:,}", (x, total), xytext=(0, 3), textcoords="offset points", ha="center", color=INK
-            )
+            ax.annotate(f"{total:,}", (x, total), xytext=(0, 3), textcoords="offset points", ha="center", color=INK)
         ax.set_ylim(0, top * 1.12 if top > 0 else 1)
         ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("profile")
         ax.set_ylabel("cases")
-        ax.set_title(title, loc="left")
+        _title(fig, title)
         _grid(ax, "y")
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), reverse=True)  # same order as the stack
         return _to_svg(fig, chart_id, title)
 
 
@@ -177,7 +188,7 @@ def queue_lines(
         ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("cases")
-        ax.set_title(title, loc="left")
+        _title(fig, title)
         _grid(ax, "y")
         ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5))
         return _to_svg(fig, chart_id, title)
@@ -201,15 +212,12 @@ def horizontal_bars(
         ax.invert_yaxis()
         top = max((abs(v) for v in values), default=0)
         for y, value, note in zip(ys, values, annotations, strict=True):
-            ax.annotate(
-                note, (max(value, 0), y), xytext=(4, 0), textcoords="offset points", va="center", color=INK
-            )
+            ax.annotate(note, (max(value, 0), y), xytext=(4, 0), textcoords="offset points", va="center", color=INK)
         ax.set_xlim(min(0, *values) if values else 0, top * 1.28 if top > 0 else 1)
         ax.xaxis.set_major_formatter(FuncFormatter(_dollars if money else _thousands))
-        if not money:
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
         ax.tick_params(axis="y", colors=INK, length=0)
-        ax.set_title(title, loc="left")
+        _title(fig, title)
         _grid(ax, "x")
         return _to_svg(fig, chart_id, title)
 
@@ -221,14 +229,12 @@ def vertical_bars(chart_id: str, title: str, labels: Sequence[str], values: Sequ
         ax.bar(xs, values, color="#0072B2", width=0.62)
         ax.set_xticks(xs, list(labels))
         for x, value in zip(xs, values, strict=True):
-            ax.annotate(
-                f"{value:,}", (x, value), xytext=(0, 3), textcoords="offset points", ha="center", color=INK
-            )
+            ax.annotate(f"{value:,}", (x, value), xytext=(0, 3), textcoords="offset points", ha="center", color=INK)
         top = max(values, default=0)
         ax.set_ylim(0, top * 1.15 if top > 0 else 1)
         ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(ylabel)
-        ax.set_title(title, loc="left")
+        _title(fig, title)
         _grid(ax, "y")
         return _to_svg(fig, chart_id, title)

@@ -101,6 +101,14 @@ def fmt_num(value: Any) -> str:
     return str(value)
 
 
+def fmt_setting(value: Any, key: Any) -> str:
+    """A configuration value: like :func:`fmt_num`, but seeds and ids without thousands separators."""
+    name = str(key).lower()
+    if isinstance(value, int) and not isinstance(value, bool) and ("seed" in name or name.endswith("id")):
+        return str(value)
+    return fmt_num(value)
+
+
 def fmt_money(value: float) -> str:
     return f"-${-value:,.0f}" if value < 0 else f"${value:,.0f}"
 
@@ -215,7 +223,9 @@ def _queue(metrics: Mapping[str, Any]) -> dict[str, Any]:
     if rows:
         series = [(label, [r[k] for r in rows], color, style) for k, label, color, style in QUEUE_SERIES]
         chart = _markup(
-            charts.queue_lines("queue", "PC review and nonresponder queues by month", [r["month"] for r in rows], series)
+            charts.queue_lines(
+                "queue", "PC review and nonresponder queues by month", [r["month"] for r in rows], series
+            )
         )
     peak = max(rows, key=lambda r: r["open_pc_review"]) if rows else None
     return {
@@ -233,18 +243,9 @@ def _funnel(metrics: Mapping[str, Any]) -> dict[str, Any]:
     raw = _mapping(metrics["funnel"], "funnel")
     stages = [(str(label), _int(count, "funnel", str(label))) for label, count in raw.items()]
     first = stages[0][1] if stages else 0
-    rows = []
-    previous: int | None = None
-    for label, count in stages:
-        rows.append(
-            {
-                "label": label,
-                "count": count,
-                "of_first": fmt_pct(count, first),
-                "of_previous": "—" if previous is None else fmt_pct(count, previous),
-            }
-        )
-        previous = count
+    # stages are not strictly nested (undeliverable mail is held, not a subset of DO CDR),
+    # so each is shown as a share of the first stage only
+    rows = [{"label": label, "count": count, "of_first": fmt_pct(count, first)} for label, count in stages]
     chart = None
     if stages:
         notes = [f"{c:,}" + (f"  ({fmt_pct(c, first)})" if first else "") for _, c in stages]
@@ -263,10 +264,15 @@ def _diaries(metrics: Mapping[str, Any]) -> dict[str, Any]:
     if rows:
         chart = _markup(
             charts.vertical_bars(
-                "diaries", "Diaries maturing by year", [str(r["year"]) for r in rows], [r["count"] for r in rows], "diaries"
+                "diaries",
+                "Diaries maturing by year",
+                [str(r["year"]) for r in rows],
+                [r["count"] for r in rows],
+                "diaries",
             )
         )
-    return {"rows": [{**r, "pct": fmt_pct(r["count"], total)} for r in rows], "total": total, "chart": chart}
+    rows = [{**r, "pct": fmt_pct(r["count"], total)} for r in rows]
+    return {"rows": rows, "total": total, "total_pct": fmt_pct(total, total), "chart": chart}
 
 
 def _cost(metrics: Mapping[str, Any]) -> dict[str, Any]:
@@ -333,9 +339,7 @@ def _context(metrics: Mapping[str, Any]) -> dict[str, Any]:
         "config": _mapping(metrics["config"], "config"),
         "timing": _mapping(metrics["timing"], "timing"),
         "figures": _figures(metrics),
-        "intake": _crosstab(
-            metrics, "outcomes_by_profile", INTAKE_OUTCOMES, "intake", "Intake decision by profile"
-        ),
+        "intake": _crosstab(metrics, "outcomes_by_profile", INTAKE_OUTCOMES, "intake", "Intake decision by profile"),
         "final": _crosstab(metrics, "final_by_profile", FINAL_OUTCOMES, "final", "Final case outcome by profile"),
         "queue": _queue(metrics),
         "funnel": _funnel(metrics),
@@ -356,7 +360,7 @@ _ENV: Final = Environment(
     lstrip_blocks=True,
     keep_trailing_newline=True,
 )
-_ENV.filters.update({"num": fmt_num, "money": fmt_money})
+_ENV.filters.update({"num": fmt_num, "money": fmt_money, "setting": fmt_setting})
 
 
 def render_demo_report_html(metrics: Mapping[str, Any]) -> str:
