@@ -36,6 +36,7 @@ from .model import (
     NONBLANK,
     PATTERNS,
     REQUIRED,
+    SPEC_BY_NAME,
     SPECS,
     TITLE_XVI,
     Beneficiary,
@@ -261,7 +262,7 @@ def rows_as_dicts(df: pl.DataFrame) -> list[dict[str, Any]]:
 
 def _read_fast(df: pl.DataFrame) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     raw_columns = [c for c in df.columns if c != _ROW]
-    ssn_ok = pl.col("ssn").is_not_null() & _value_ok(next(s for s in SPECS if s.name == "ssn")).fill_null(False)
+    ssn_ok = pl.col("ssn").is_not_null() & _value_ok(SPEC_BY_NAME["ssn"]).fill_null(False)
     checked = df.with_columns(
         _row_ok().alias("__ok"),
         (ssn_ok & ~pl.col("ssn").is_first_distinct()).alias("__dup"),
