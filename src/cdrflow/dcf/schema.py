@@ -110,7 +110,7 @@ cases = Table(
     Column("actionable", Boolean),
     Column("alert_type", String(16)),
     Column("alert_message", Integer),
-    Column("alert_reviewer", String(8)),
+    Column("alert_reviewer", String(12)),  # BET/DT | DE/DEC/DC
     Column("automated_recommendation", String(8)),
     Column("review_stage", String(16)),  # ASSOCIATE | TRANSLATION | BET_DT | DE | DIRCON
     Column("outcome", String(8)),  # DEFER | DO_CDR

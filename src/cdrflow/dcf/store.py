@@ -117,8 +117,9 @@ def policy_version_text(pv: dict[str, str] | None) -> str | None:
     return json.dumps(pv, sort_keys=True) if pv else None
 
 
-def _guard(exc: DBAPIError) -> StoreError:
-    msg = str(exc.orig) if exc.orig is not None else str(exc)
+def _guard(exc: Exception) -> StoreError:
+    orig = getattr(exc, "orig", None)
+    msg = str(orig) if orig is not None else str(exc)
     if "DI 40502.001G.7" in msg or "append-only" in msg:
         return GuardError(msg.splitlines()[0])
     return StoreError(msg.splitlines()[0])
@@ -154,12 +155,17 @@ class Tx:
         return len(rows)
 
     def _copy(self, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+        import psycopg
+
         raw = self.conn.connection.dbapi_connection
         assert raw is not None
         cols = ", ".join(columns)
-        with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as cp:  # type: ignore[attr-defined]
-            for r in rows:
-                cp.write_row(tuple(r[c] for c in columns))
+        try:
+            with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as cp:  # type: ignore[attr-defined]
+                for r in rows:
+                    cp.write_row(tuple(r[c] for c in columns))
+        except psycopg.Error as exc:  # COPY runs below SQLAlchemy: map its errors like the others
+            raise _guard(exc) from exc
 
     # ---- documents ------------------------------------------------------------------------
     def add_documents(self, rows: Sequence[dict[str, Any]]) -> int:
@@ -170,10 +176,13 @@ class Tx:
         for r in full:
             if not isinstance(r["payload"], str):
                 r["payload"] = json.dumps(r["payload"], sort_keys=True, default=str)
-        if self.pg:
-            self._copy("documents", cols, full)
-        else:
-            self.conn.execute(documents.insert(), full)
+        try:
+            if self.pg:
+                self._copy("documents", cols, full)
+            else:
+                self.conn.execute(documents.insert(), full)
+        except DBAPIError as exc:
+            raise _guard(exc) from exc
         return len(full)
 
     # ---- cases ----------------------------------------------------------------------------

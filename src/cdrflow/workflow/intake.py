@@ -173,6 +173,7 @@ class _Work:
     marks: Markers
     case: dict[str, Any]
     ben: dict[str, Any]
+    referrals: int = 0
 
 
 def _chunk(tx: Tx, chunk: list[tuple[int, Any]], as_of: dt.date, result: IngestResult) -> None:
@@ -265,10 +266,13 @@ def _ev(w: _Work, on: dt.date, what: str, actor: Any, suffix: str, detail: dict[
 
 def _referral(w: _Work, on: dt.date, reason: str, to: Literal["PC", "FO"], details: str, evs: list[dict[str, Any]],
               docs: list[dict[str, Any]]) -> None:
-    evs.append(_ev(w, on, f"MAILER REFERRED TO {to}", WBDOC, f"ref:{reason}", {"reason": reason, "details": details}))
+    w.referrals += 1  # one record may carry several reports (e.g. a T16 name correction and address change)
+    n = w.referrals
+    evs.append(_ev(w, on, f"MAILER REFERRED TO {to}", WBDOC, f"ref{n}:{reason}",
+                   {"reason": reason, "details": details}))
     docs.append({"case_id": w.case["case_id"], "ssn": w.case["ssn"], "kind": "WBDOC_REFERRAL", "created_on": on,
                  "payload": {"date": str(on), "reason": reason, "to": to, "details": details},
-                 "idem_key": f"doc:{w.key}:{reason}"})
+                 "idem_key": f"doc:{w.key}:ref{n}:{reason}"})
 
 
 def _screen(w: _Work, on: dt.date, evs: list[dict[str, Any]], docs: list[dict[str, Any]],

@@ -42,9 +42,11 @@ def _load(tx: Tx, case_id: str, actor: Actor, stages: tuple[str, ...], states: t
 
 
 def _apply(tx: Tx, case: dict[str, Any], fx: Effects) -> int:
+    # The case update comes first: it is the version check, so a second reviewer who read the same
+    # version gets ConflictError here (after the first one commits) before any event is written.
+    version = tx.update_case(case["case_id"], case["version"], **fx.case)
     tx.append(fx.events)
     tx.add_documents(fx.documents)
-    version = tx.update_case(case["case_id"], case["version"], **fx.case)
     if fx.beneficiary:
         tx.update_beneficiary(case["ssn"], **fx.beneficiary)
     return version
@@ -178,9 +180,14 @@ def decide(store: Store, case_id: str, actor: Actor, on: dt.date, *, full_cdr: b
                       remarks="INTEGRITY SAMPLE: REFER FOR A FULL MEDICAL CDR (DI 40502.001G.7)",
                       ipca=c.ipca(True, vr_requested), detail={"integrity": sample.as_dict(),
                                                                "reviewer_input": ipca[1]})
-        fx = Effects(events=[*events, *flip.events], documents=flip.documents,
-                     case={**flip.case, "integrity_selected": True, "integrity_flipped": True})
-        _apply(tx, case, fx)
+        # Order matters: the version check, then the reviewer's input (allowed while the case is not
+        # yet flipped), then the system's DO CDR and the flip, after which the database refuses any
+        # DEFER for this case.
+        version = tx.update_case(case_id, case["version"], review_stage=None)
+        tx.append(events)
+        tx.append(flip.events)
+        tx.add_documents(flip.documents)
+        tx.update_case(case_id, version, **flip.case, integrity_selected=True, integrity_flipped=True)
         return {"ipca_event": ipca[0], "label": ipca[1], "outcome": "DO_CDR", "flipped": True,
                 "integrity": sample.as_dict(), "recommendation": recommendation}
 

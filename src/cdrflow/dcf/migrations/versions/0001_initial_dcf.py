@@ -138,7 +138,7 @@ def upgrade() -> None:
     sa.Column('actionable', sa.Boolean(), nullable=True),
     sa.Column('alert_type', sa.String(length=16), nullable=True),
     sa.Column('alert_message', sa.Integer(), nullable=True),
-    sa.Column('alert_reviewer', sa.String(length=8), nullable=True),
+    sa.Column('alert_reviewer', sa.String(length=12), nullable=True),
     sa.Column('automated_recommendation', sa.String(length=8), nullable=True),
     sa.Column('review_stage', sa.String(length=16), nullable=True),
     sa.Column('outcome', sa.String(length=8), nullable=True),

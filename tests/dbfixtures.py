@@ -1,0 +1,249 @@
+"""DCF backend fixtures: one contract suite, two backends (SQLite file, PostgreSQL schema per test).
+
+``store`` is parametrized over ``["sqlite", "postgresql"]``. PostgreSQL comes from
+``CDRFLOW_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``); each test gets its
+own schema, dropped afterwards. When PostgreSQL cannot be reached the test is skipped, except in CI
+(``CI`` is ``true`` or ``1``), where it fails: CI must run both backends.
+
+Also helpers that build valid rows for the lifecycle tests: beneficiaries, returned mailers, cases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine, create_engine, delete, select, text
+
+from cdrflow.dcf import db
+from cdrflow.dcf.schema import cases, cycles, documents, events
+from cdrflow.dcf.store import SELECTION, Store, event
+from cdrflow.workflow import population
+
+PG_URL_ENV = "CDRFLOW_TEST_PG_URL"
+PG_DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def pg_url() -> str:
+    return os.environ.get(PG_URL_ENV) or PG_DEFAULT_URL
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in ("true", "1")
+
+
+def _pg_admin_engine(url: str) -> Engine:
+    """An engine for schema administration, or skip/fail when PostgreSQL is unreachable."""
+    resolved = db.resolve_url(url)
+    engine = create_engine(resolved, connect_args={"connect_timeout": 5}, isolation_level="AUTOCOMMIT")
+    reason = None
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        engine.dispose()
+        reason = f"PostgreSQL at {url} ({PG_URL_ENV}) is unreachable: {str(exc).splitlines()[0]}"
+    if reason is not None:
+        if in_ci():
+            pytest.fail(f"{reason}. CI must run the DCF contract suite on PostgreSQL too; start the service.",
+                        pytrace=False)
+        pytest.skip(reason)
+    return engine
+
+
+@pytest.fixture(params=BACKENDS)
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A migrated, empty DCF on the backend named by the parameter."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/dcf.db"
+        engine = db.make_engine(url)
+        db.upgrade(engine)
+        st = Store(engine)
+        st.test_url = url  # type: ignore[attr-defined]
+        st.test_schema = None  # type: ignore[attr-defined]
+        try:
+            yield st
+        finally:
+            engine.dispose()
+        return
+    url = pg_url()
+    admin = _pg_admin_engine(url)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = db.make_engine(url, schema=schema)
+    try:
+        db.upgrade(engine)
+        st = Store(engine)
+        st.test_url = url  # type: ignore[attr-defined]
+        st.test_schema = schema  # type: ignore[attr-defined]
+        yield st
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+# ---- rows ---------------------------------------------------------------------------------------
+
+def make_beneficiary(ssn: str, **overrides: Any) -> dict[str, Any]:
+    """A full, valid ``beneficiaries`` row (every column but version/updated_at)."""
+    row: dict[str, Any] = {
+        "ssn": ssn,
+        "bic_or_id": "A",
+        "name": f"TEST PERSON {ssn[-4:]}",
+        "birth_date": dt.date(1970, 5, 1),
+        "title": "T2",
+        "application_date": dt.date(2019, 3, 1),
+        "entitlement_date": dt.date(2019, 9, 1),
+        "onset_date": dt.date(2019, 1, 15),
+        "diagnosis_primary": "2950",
+        "diagnosis_secondary": None,
+        "impairment": "Schizophrenic and other psychotic disorders",
+        "od_calc_mdr": "7",
+        "qmid_mdr": "7",
+        "ssr_mr": None,
+        "diary_month": "2026-01",
+        "ssi_diary_month": None,
+        "profile": "L",
+        "profile_score": 120.0,
+        "recent_earnings_year": None,
+        "recent_earnings": None,
+        "initial_claim": "DDS allowance 2019-09",
+        "prior_cdr": None,
+        "servicing_pc": 7,
+        "dds": "GA",
+        "fo_doors": "A12",
+        "fo_city": "Atlanta",
+        "fo_state": "GA",
+        "fo_zip": "30303",
+        "rep_payee": None,
+        "language": "ENGLISH",
+        "address_line": "100 PEACHTREE ST",
+        "city": "ATLANTA",
+        "state": "GA",
+        "zip": "30303",
+        "country": "US",
+        "foreign_address": False,
+        "phone": "404-555-0100",
+        "date_of_death": None,
+    }
+    unknown = set(overrides) - set(row)
+    if unknown:
+        raise KeyError(f"not beneficiaries columns: {sorted(unknown)}")
+    row.update(overrides)
+    return row
+
+
+def seed_beneficiaries(store: Store, rows: Sequence[dict[str, Any]]) -> Any:
+    return population.load(store, list(rows))
+
+
+BASE_ANSWERS: dict[str, Any] = {
+    "title": "T2",
+    "form": "SSA-455-OCR-SM",
+    "request": "FIRST",
+    "profile": "L",
+    "report_period_start": "2024-02",
+    "signed": True,
+    "signer": "BENEFICIARY",
+    "q1a_worked": "NO",
+    "q2_school": "NO",
+    "q3_doctor_work": "CANNOT_WORK",
+    "q4_health": "SAME",
+    "q5_doctor_visits": "YES",
+    "q6_hospitalized": "NO",
+}
+"""A LOW-profile mailer whose answers agree with the profile: DCDRS DEFERs it (checked with
+``cdrflow calc mailer-decision``); ``q1a_worked="YES"`` makes it a PSC MAILER PC review (message 4, BET/DT)."""
+
+
+def returned_mailer(case_id: str, ssn: str, **answers: Any) -> dict[str, Any]:
+    """A returned-mailer record for ``case_id`` (ReturnedMailer fields plus any intake markers)."""
+    return {"mailer_id": case_id, "ssn": ssn, **BASE_ANSWERS, **answers}
+
+
+def write_jsonl(path: Path, records: Iterable[dict[str, Any] | str]) -> Path:
+    """One JSON object per line; a ``str`` record is written as is (for malformed lines)."""
+    with path.open("w", encoding="utf-8") as fh:
+        for r in records:
+            fh.write((r if isinstance(r, str) else json.dumps(r, default=str)) + "\n")
+    return path
+
+
+def case_id_for(selected_on: dt.date, ssn: str) -> str:
+    """The id a selection run on ``selected_on`` gives the first mailer of ``ssn`` (cycle._first_mailers)."""
+    return f"M{selected_on:%Y%m%d}-{ssn}"
+
+
+def insert_case(store: Store, ssn: str, *, title: str = "T2", request: str = "FIRST", sent_on: dt.date,
+                state: str = "SENT", last_event: str | None = None, pc: int = 7,
+                case_id: str | None = None, **extra: Any) -> str:
+    """A mailer case and its latest "... MAILER SENT" event, as if a run on ``sent_on`` had sent it.
+
+    No ``cycles`` row is written, so the next ``run_cycle`` is not held back by the cadence.
+    """
+    what = "INITIAL MAILER SENT" if request == "FIRST" else "SECOND MAILER SENT"
+    last_event = last_event or f"{title} {what}"
+    cid = case_id or case_id_for(sent_on, ssn)
+    row = {"case_id": cid, "ssn": ssn, "title": title, "profile": "L", "selected_on": sent_on, "request": request,
+           "send_request_date": sent_on, "report_period_start": f"{sent_on.year - 2}-{sent_on.month:02d}",
+           "state": state, "last_event": last_event, "last_event_date": sent_on, "pc": pc, **extra}
+    with store.tx() as tx:
+        tx.insert_cases([row])
+        tx.append([event(ssn=ssn, case_id=cid, event_date=sent_on, event_type=last_event,
+                         code="001" if request == "FIRST" else None, actor=SELECTION,
+                         idem_key=f"test:{cid}:{what}")])
+    return cid
+
+
+def forget_cycles(store: Store) -> None:
+    """Delete the cycles log so the next run is not held back by the G.6 cadence (tests of day counts)."""
+    with store.tx() as tx:
+        tx.conn.execute(delete(cycles))
+
+
+def case_row(store: Store, case_id: str) -> dict[str, Any]:
+    with store.read() as tx:
+        return tx.require_case(case_id)
+
+
+def beneficiary_row(store: Store, ssn: str) -> dict[str, Any]:
+    with store.read() as tx:
+        row = tx.beneficiary(ssn)
+    assert row is not None
+    return row
+
+
+def case_events(store: Store, case_id: str) -> list[dict[str, Any]]:
+    with store.read() as tx:
+        return [dict(r) for r in tx.conn.execute(
+            select(events).where(events.c.case_id == case_id).order_by(events.c.event_id)).mappings()]
+
+
+def event_types(store: Store, case_id: str) -> list[str]:
+    return [e["event_type"] for e in case_events(store, case_id)]
+
+
+def case_documents(store: Store, case_id: str) -> list[dict[str, Any]]:
+    with store.read() as tx:
+        return [dict(r) for r in tx.conn.execute(
+            select(documents).where(documents.c.case_id == case_id).order_by(documents.c.doc_id)).mappings()]
+
+
+def count_rows(store: Store, table: Any) -> int:
+    with store.read() as tx:
+        return len(tx.conn.execute(select(table)).all())
+
+
+def all_cases(store: Store) -> dict[str, dict[str, Any]]:
+    with store.read() as tx:
+        return {r["case_id"]: dict(r) for r in tx.conn.execute(select(cases)).mappings()}

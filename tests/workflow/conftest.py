@@ -1,0 +1,3 @@
+from ..dbfixtures import store
+
+__all__ = ["store"]
