@@ -1,0 +1,131 @@
+"""The lifecycle verbs end to end through the CLI, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from cdrflow.cli import app
+from cdrflow.dcf.schema import cases, events
+from cdrflow.dcf.store import Store
+from cdrflow.simulate.lifecycle import DEMO_PC_TABLE
+from cdrflow.simulate.returns import simulate_returns, write_returns
+
+from ..dbfixtures import store
+
+__all__ = ["store"]
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def _wide_console() -> None:
+    """A console wide enough that Rich does not wrap event names in the history table."""
+    from cdrflow import cli_lifecycle
+
+    cli_lifecycle.out.width = 220
+
+
+def _url(st: Store) -> str:
+    url: str = st.test_url  # type: ignore[attr-defined]
+    schema = st.test_schema  # type: ignore[attr-defined]
+    if schema:
+        url += "?options=" + quote(f"-csearch_path={schema}")
+    return url
+
+
+def cli(*args: str) -> tuple[int, str]:
+    r = runner.invoke(app, list(args))
+    return r.exit_code, r.output
+
+
+def test_verbs_end_to_end(store: Store, tmp_path: Path) -> None:
+    db = _url(store)
+    code, text = cli("population", "generate", "--count", "400", "--as-of", "2026-01-01", "--db", db)
+    assert code == 0, text
+    assert "400" in text
+    code, text = cli("population", "generate", "--count", "400", "--as-of", "2026-01-01", "--db", db)
+    assert code == 0 and "'unchanged': 400" in text, text  # importing the same rows again changes nothing
+
+    pf = tmp_path / "print.jsonl"
+    code, text = cli("cycle", "--as-of", "2026-02-02", "--pc-ssn-table", str(DEMO_PC_TABLE), "--print-file", str(pf),
+                     "--db", db)
+    assert code == 0, text
+    printed = [json.loads(line) for line in pf.read_text().splitlines()]
+    assert printed and all(len(p["scanline2"]) == 31 for p in printed)
+
+    with store.read() as tx:
+        sent = [dict(r) for r in tx.conn.execute(select(cases)).mappings()]
+    assert len(sent) == len(printed)
+    returns = tmp_path / "returns.jsonl"
+    write_returns(returns, simulate_returns(sent, seed=3))
+    with returns.open("a") as fh:
+        fh.write('{"mailer_id": "NOPE", "ssn": "123456789"}\n')
+    code, text = cli("ingest", str(returns), "--as-of", "2026-03-10", "--db", db)
+    assert code == 0, text
+    assert "reconciled" in text and "rejected 1" in text.replace(",", ""), text
+    rejects = [json.loads(line) for line in (tmp_path / "returns.jsonl.rejects.jsonl").read_text().splitlines()]
+    assert rejects[-1]["field"] == "mailer_id" and rejects[-1]["mailer_id"] == "NOPE"
+    with store.read() as tx:
+        n_events = len(tx.conn.execute(select(events.c.event_id)).all())
+    code, text = cli("ingest", str(returns), "--as-of", "2026-03-10", "--db", db)
+    assert code == 0 and "processed 0" in text, text
+    with store.read() as tx:
+        assert len(tx.conn.execute(select(events.c.event_id)).all()) == n_events
+
+    code, text = cli("review", "queue", "--db", db)
+    assert code == 0, text
+    with store.read() as tx:
+        pc = tx.conn.execute(select(cases.c.case_id, cases.c.ssn).where(cases.c.review_stage == "ASSOCIATE")).first()
+    assert pc is not None, "the simulated returns should give at least one PSC MAILER alert"
+    code, text = cli("review", "associate", pc.case_id, "--as", "bob:DE", "--db", db)
+    assert code == 2 and "roles DSE, FLC" in text, text
+    code, text = cli("review", "associate", pc.case_id, "--as", "ann:FLC", "--on", "2026-03-12", "--db", db)
+    assert code == 0, text
+    code, text = cli("review", "show", pc.case_id, "--db", db)
+    assert code == 0 and "reviewer guide" in text, text
+
+    code, text = cli("case", pc.ssn, "--db", db)
+    assert code == 0, text
+    for expected in ("INITIAL MAILER SENT", "MAILER RECEIVED", "PC MAILER REVIEW", "ACTUAL MAILER ASSOCIATED",
+                     "ann:FLC"):
+        assert expected in text
+    out = tmp_path / "case.html"
+    code, text = cli("documents", pc.case_id, "--out", str(out), "--db", db)
+    assert code == 0, text
+    html = out.read_text()
+    assert "PROFILE_SHEET" in html or "Profile" in html
+    assert html.count('class="doc"') == 3  # alert sheet, facsimile, profile sheet (F.3, G.3)
+
+
+def test_bad_database_url_and_unmigrated_database(tmp_path: Path) -> None:
+    code, text = cli("review", "queue", "--db", "mysql://x@localhost/db")
+    assert code == 2 and "--db" in text
+    code, text = cli("review", "queue", "--db", f"sqlite:///{tmp_path}/empty.db")
+    assert code == 2 and "cdrflow db upgrade" in text
+    code, text = cli("db", "upgrade", "--db", f"sqlite:///{tmp_path}/empty.db")
+    assert code == 0 and "0002" in text
+
+
+@pytest.mark.parametrize("as_", ["nobody", "x:WIZARD"])
+def test_acting_user_must_name_a_role(as_: str, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/d.db"
+    cli("db", "upgrade", "--db", db)
+    code, text = cli("review", "decide", "M1", "--as", as_, "--defer", "--db", db)
+    assert code == 2 and "NAME:ROLE" in text
+
+
+def test_demo_runs_the_lifecycle_and_writes_the_report(tmp_path: Path) -> None:
+    code, text = cli("demo", "--count", "1500", "--months", "6", "--out", str(tmp_path))
+    assert code == 0, text
+    assert (tmp_path / "report.html").read_text().count("<svg") >= 5
+    assert "reconciled" in text
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    names = [f["name"] for f in metrics["figures"]]
+    assert any("PC review" in n for n in names) and any("Integrity" in n for n in names)
+    assert metrics["funnel"]["first mailers sent"] > 0
