@@ -256,7 +256,7 @@ def _pc_followups(store: Store, as_of: dt.date, titles: list[str], result: Cycle
             done = tx.existing_keys([e["idem_key"] for e in evs])
             tx.append([e for e in evs if e["idem_key"] not in done])
             tx.update_cases([u for u, e in zip(upd, evs, strict=True) if e["idem_key"] not in done])
-        result.counts["pc_followup"] += len(chunk)
+        result.counts["pc_followup"] += sum(1 for e in evs if e["idem_key"] not in done)
         if progress:
             progress("PC follow-ups", len(chunk))
 
