@@ -346,7 +346,9 @@ def review_decide(case_id: str, as_: AsOpt,
 
     r = _run(lambda: review.decide(_store(db), case_id, _actor(as_), _date(on, "--on"), full_cdr=full_cdr,
                                    vr_requested=vr, remarks=remarks, expected_version=version))
-    out.print(f"{case_id}: IPCA {r['ipca_event']} {r['label']}; outcome {r['outcome']} "
+    # G.7: integrity sampling is "essentially invisible to the PC reviewer": the reviewer sees the input
+    # they made; `cdrflow case` shows an auditor the whole history.
+    out.print(f"{case_id}: IPCA {r['ipca_event']} {r['label']} recorded "
               f"(reviewer guide recommended {r['recommendation']})")
 
 
@@ -365,12 +367,24 @@ def review_return(case_id: str, as_: AsOpt, reason: Annotated[str, typer.Option(
 def review_dircon(case_id: str, as_: AsOpt,
                   result: Annotated[str, typer.Option(help="BUSY, NO_ANSWER, REACHED, REFUSED, NOT_LOCATED")],
                   on: OnOpt = None, version: VersionOpt = None, db: DbOpt = None) -> None:
-    """A DIRCON attempt on a nonresponder (I); the dircon-outcome calc says what follows."""
+    """A DIRCON attempt: on a nonresponder (I; the dircon-outcome calc says what follows) or, during a PC
+    review, for unanswered questions (J.1; recorded, the review goes on)."""
     from cdrflow.workflow import review
 
     r = _run(lambda: review.dircon(_store(db), case_id, _actor(as_), _date(on, "--on"),
                                    result=result.upper(), expected_version=version))  # type: ignore[arg-type]
     out.print(f"{case_id}: {r['outcome']} ({r['counted_attempts']} counted attempts)")
+
+
+@review_app.command("referral-done")
+def review_referral_done(case_id: str, as_: AsOpt, note: Annotated[str, typer.Option()], on: OnOpt = None,
+                         version: VersionOpt = None, db: DbOpt = None) -> None:
+    """E.2: record that the PC/FO took the necessary action on a WBDOC referral."""
+    from cdrflow.workflow import review
+
+    _run(lambda: review.referral_done(_store(db), case_id, _actor(as_), _date(on, "--on"), note=note,
+                                      expected_version=version))
+    out.print(f"{case_id}: referral action recorded")
 
 
 @review_app.command("undeliverable")

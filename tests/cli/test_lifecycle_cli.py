@@ -81,11 +81,13 @@ def test_verbs_end_to_end(store: Store, tmp_path: Path) -> None:
     code, text = cli("review", "queue", "--db", db)
     assert code == 0, text
     with store.read() as tx:
-        pc = tx.conn.execute(select(cases.c.case_id, cases.c.ssn).where(cases.c.review_stage == "ASSOCIATE")).first()
+        pc = tx.conn.execute(select(cases.c.case_id, cases.c.ssn, cases.c.pc)
+                             .where(cases.c.review_stage == "ASSOCIATE")).first()
     assert pc is not None, "the simulated returns should give at least one PSC MAILER alert"
     code, text = cli("review", "associate", pc.case_id, "--as", "bob:DE", "--db", db)
     assert code == 2 and "roles DSE, FLC" in text, text
-    code, text = cli("review", "associate", pc.case_id, "--as", "ann:FLC", "--on", "2026-03-12", "--db", db)
+    clerk = "ann:DSE" if pc.pc == 7 else "ann:FLC"  # E.4.b: DSE at PC-7, FLC at PCs 1-6
+    code, text = cli("review", "associate", pc.case_id, "--as", clerk, "--on", "2026-03-12", "--db", db)
     assert code == 0, text
     code, text = cli("review", "show", pc.case_id, "--db", db)
     assert code == 0 and "reviewer guide" in text, text
@@ -93,7 +95,7 @@ def test_verbs_end_to_end(store: Store, tmp_path: Path) -> None:
     code, text = cli("case", pc.ssn, "--db", db)
     assert code == 0, text
     for expected in ("INITIAL MAILER SENT", "MAILER RECEIVED", "PC MAILER REVIEW", "ACTUAL MAILER ASSOCIATED",
-                     "ann:FLC"):
+                     clerk):
         assert expected in text
     out = tmp_path / "case.html"
     code, text = cli("documents", pc.case_id, "--out", str(out), "--db", db)

@@ -69,7 +69,7 @@ def _pc_review_case(store: Store, tmp_path: Path, ssn: str, **answers: Any) -> s
 
 def _at_de(store: Store, tmp_path: Path, ssn: str) -> str:
     cid = _pc_review_case(store, tmp_path, ssn)
-    review.associate(store, cid, FLC, WORKED)
+    review.associate(store, cid, DSE if case_row(store, cid)["pc"] == 7 else FLC, WORKED)
     review.work(store, cid, BET, WORKED, year=2025, amount=500, period="MONTHLY")
     assert case_row(store, cid)["review_stage"] == c.DE
     return cid
@@ -97,7 +97,11 @@ def test_review_path_roles_work_and_deferral(store: Store, tmp_path: Path, monke
         review.decide(store, cid, DE, WORKED, full_cdr=False)
     assert case_row(store, cid)["review_stage"] == c.ASSOCIATE
 
-    assert review.associate(store, cid, FLC, WORKED) == c.BET_DT  # message 4: work activity -> BET/DT
+    pc7 = case_row(store, cid)["pc"] == 7
+    right, wrong = (DSE, FLC) if pc7 else (FLC, DSE)
+    with pytest.raises(review.ReviewError, match=right.role):  # E.4.b: DSE at PC-7, FLC at PCs 1-6
+        review.associate(store, cid, wrong, WORKED)
+    assert review.associate(store, cid, right, WORKED) == c.BET_DT  # message 4: work activity -> BET/DT
     with pytest.raises(review.ReviewError):
         review.work(store, cid, DE, WORKED, year=2025, amount=500, period="MONTHLY")
     detail = review.work(store, cid, BET, WORKED, year=2025, amount=500, period="MONTHLY")

@@ -1,7 +1,7 @@
 """The Disability Control File (DCF) as tables: SQLAlchemy Core, one metadata for SQLite and PostgreSQL.
 
 * ``events`` is the append-only log (the QCDR event history). Database triggers refuse UPDATE and
-  DELETE on it (migration 0001), on SQLite and PostgreSQL alike.
+  DELETE on it (migration 0002), on SQLite and PostgreSQL alike.
 * ``beneficiaries`` and ``cases`` are current state, written in the same transaction as the events
   that change them. ``cases.version`` is the optimistic-concurrency counter.
 * ``documents`` holds what a person reads (alert sheet, facsimile, profile sheet, notices,
@@ -102,6 +102,7 @@ cases = Table(
     Column("request", String(6), nullable=False),  # FIRST | SECOND: the latest mailer sent
     Column("send_request_date", Date, nullable=False),  # send request of the latest mailer
     Column("report_period_start", String(7), nullable=False),
+    Column("scanline_mdr", String(1)),  # MDR/MR at selection, printed in scanline 2 field 1 (G.5)
     Column("state", String(24), nullable=False, index=True),
     Column("last_event", String(48), nullable=False),
     Column("last_event_date", Date, nullable=False),

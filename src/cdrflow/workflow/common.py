@@ -27,8 +27,9 @@ PC_RESENT = "PC_RESENT"  # PC resent an undeliverable hard-paper mailer to a new
 DEFERRED = "DEFERRED"
 DO_CDR = "DO_CDR"
 REFERRED = "REFERRED"  # referred to the PC or FO at WBDOC screening (E.2): death, damage, fraud...
+REFERRAL_CLOSED = "REFERRAL_CLOSED"  # the PC/FO recorded its action on the referral
 OPEN_STATES = (SENT, UNDELIVERABLE, SIGNATURE_PENDING, PC_REVIEW, NONRESPONDER, PC_RESENT)
-CLOSED_STATES = (DEFERRED, DO_CDR, REFERRED)
+CLOSED_STATES = (DEFERRED, DO_CDR, REFERRED, REFERRAL_CLOSED)
 
 # Review stages inside PC_REVIEW / NONRESPONDER.
 ASSOCIATE = "ASSOCIATE"  # DSE (PC-7) / FLC (PCs 1-6) associates the actual mailer (E.4.b, G.4.a)
@@ -96,11 +97,11 @@ def followup(title: str, last_event: str, last_event_date: dt.date, as_of: dt.da
 
 
 @lru_cache(maxsize=65536)
-def diary(title: str, deferral_month: str, od_calc_mdr: str | None, qmid_mdr: str | None, ssr_mr: str | None,
-          on: dt.date) -> dict[str, Any]:
+def diary(title: str, deferral_month: str, od_calc_mdr: str | None, scanline_mdr: str | None,
+          qmid_mdr: str | None, ssr_mr: str | None, on: dt.date) -> dict[str, Any]:
     out = diary_reset(DiaryResetInput(title=title, deferral_month=Month.parse(deferral_month),
-                                      profile_sheet_mdr=od_calc_mdr, qmid_mdr=qmid_mdr, ssr_mr=ssr_mr,
-                                      decision_date=on))
+                                      profile_sheet_mdr=od_calc_mdr, scanline_mdr=scanline_mdr, qmid_mdr=qmid_mdr,
+                                      ssr_mr=ssr_mr, decision_date=on))
     return {"mdr": out.mdr, "mdr_source": out.mdr_source, "diary_type": out.diary_type, "months": out.months,
             "diary_month": str(out.diary_month),
             "ssi_diary_month": str(out.ssi_diary_month) if out.ssi_diary_month else None,

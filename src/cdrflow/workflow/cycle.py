@@ -93,6 +93,11 @@ def due_groups(tx: Tx, as_of: dt.date, titles: Sequence[str] | None = None) -> t
     return due, skipped
 
 
+def _scanline_mdr(ben: dict[str, Any]) -> str | None:
+    """The MDR/MR printed on the mailer at selection (B.8 scanline 2 field 1; G.5 "at the time of selection")."""
+    return ben.get("od_calc_mdr") or ben.get("qmid_mdr") or ben.get("ssr_mr") or None
+
+
 @lru_cache(maxsize=64)
 def _sfic(code: str) -> Sfic:
     return Sfic.parse(code)
@@ -113,7 +118,7 @@ def scanlines(ben: dict[str, Any], case: dict[str, Any]) -> tuple[str, str, str]
     lang = "E" if ben["language"] == "ENGLISH" else "N"
     score = ben.get("profile_score")
     line2 = LAYOUTS[2].encode({
-        "mdr": ben.get("od_calc_mdr") or ben.get("qmid_mdr") or None, "concurrent": case["title"] == "T2/16",
+        "mdr": case.get("scanline_mdr"), "concurrent": case["title"] == "T2/16",
         "profile": case["profile"], "score": int(score) if score is not None else 0,
         "report_period": Month.parse(case["report_period_start"]),
         "sfic": _sfic(("F" if case["request"] == "FIRST" else "S") + _SFIC_TITLE[case["title"]] + lang),
@@ -194,7 +199,10 @@ def _followups(store: Store, as_of: dt.date, titles: list[str], result: CycleRes
     with store.read() as tx:
         rows = [dict(r) for r in tx.conn.execute(
             select(cases, beneficiaries).join(beneficiaries, beneficiaries.c.ssn == cases.c.ssn)
-            .where(cases.c.state.in_([c.SENT, c.UNDELIVERABLE]), cases.c.title.in_(titles))
+            # A signature control or a PC resend does not clear the second-mailer / nonresponder
+            # control: only the confirmation of a processable mailer does (E.6; interp. §25).
+            .where(cases.c.state.in_([c.SENT, c.UNDELIVERABLE, c.SIGNATURE_PENDING, c.PC_RESENT]),
+                   cases.c.title.in_(titles))
             .order_by(cases.c.case_id)
         ).mappings()]
     for chunk in _chunks(rows, chunk_size):
@@ -205,12 +213,12 @@ def _followups(store: Store, as_of: dt.date, titles: list[str], result: CycleRes
         for r in chunk:
             action, posted, days, pv = c.followup(
                 r["title"], r["last_event"], r["last_event_date"], as_of,
-                r["send_request_date"] if r["state"] == c.UNDELIVERABLE else None)
+                r["send_request_date"] if r["last_event"].endswith("UNDELIVERABLE") else None)
             if action == "SEND_SECOND_MAILER":
                 evs.append(event(ssn=r["ssn"], case_id=r["case_id"], event_date=as_of, event_type=posted or "",
                                  actor=SELECTION, policy_version=pv, detail={"days": days},
                                  idem_key=f"2nd:{r['case_id']}"))
-                upd = {"case_id": r["case_id"], "version": r["version"], "request": "SECOND",
+                upd = {"case_id": r["case_id"], "version": r["version"], "request": "SECOND", "state": c.SENT,
                        "send_request_date": as_of, "last_event": posted, "last_event_date": as_of,
                        "remailed": False}
                 updates_second.append(upd)
@@ -294,7 +302,8 @@ def _first_mailers(store: Store, as_of: dt.date, titles: list[str], profiles: li
             label = c.label(b["title"], "INITIAL MAILER SENT")
             case = {"case_id": case_id, "ssn": b["ssn"], "title": b["title"], "profile": b["profile"],
                     "selected_on": as_of, "request": "FIRST", "send_request_date": as_of,
-                    "report_period_start": rps, "state": c.SENT, "last_event": label,
+                    "report_period_start": rps, "scanline_mdr": _scanline_mdr(b), "state": c.SENT,
+                    "last_event": label,
                     "last_event_date": as_of, "pc": pc}
             new_cases.append(case)
             evs.append(event(ssn=b["ssn"], case_id=case_id, event_date=as_of, event_type=label, code="001",

@@ -364,6 +364,11 @@ def _decide(work: list[_Work], on: dt.date, evs: list[dict[str, Any]], docs: lis
             err = validation_to_input_error(exc)
             result.rejects.append(Reject(w.line, w.marks.mailer_id, err.field, err.message))
             continue
+        if model.profile != w.case["profile"]:
+            result.rejects.append(Reject(w.line, w.marks.mailer_id, "profile",
+                                         f"{model.profile} but the mailer was selected as profile {w.case['profile']} "
+                                         "(scanline 2 field 3)"))
+            continue
         if model.title != w.case["title"]:
             result.rejects.append(Reject(w.line, w.marks.mailer_id, "title",
                                          f"{model.title} but the mailer was sent as {w.case['title']}"))
@@ -394,7 +399,7 @@ def _decide(work: list[_Work], on: dt.date, evs: list[dict[str, Any]], docs: lis
                     "rule_ids": list(d["rule_ids"]),
                     "alert": {"type": d["alert_type"], "message": d["alert_message"], "text": d["alert_text"],
                               "reviewer": d["alert_reviewer"], "recommended_action": d["alert_recommended_action"]}
-                    if d["outcome"] == "PC_REVIEW" else None,
+                    if d["alert_type"] is not None else None,
                     "sort": {"title": case["title"], "pc": pc, "actionable": d["actionable"]}}
         fx: Effects
         if d["outcome"] == "DEFER":

@@ -42,8 +42,9 @@ def defer(case: dict[str, Any], ben: dict[str, Any], on: dt.date, actor: Actor, 
           ipca: tuple[int, str, str] | None = None, detail: dict[str, Any] | None = None) -> Effects:
     """DEFER: the deferral input, the diary reset (G.5, J.3.b) and the deferral notice (J.3.c)."""
     fx = Effects()
-    d = c.diary(case["title"], str(c.month_of(on)), ben.get("od_calc_mdr"), ben.get("qmid_mdr"), ben.get("ssr_mr"),
-                on)
+    # G.5: the MDR/MR at the time of selection: the profile sheet's OD-CALC MDR, the scanline, then QMID/SSR.
+    d = c.diary(case["title"], str(c.month_of(on)), ben.get("od_calc_mdr"), case.get("scanline_mdr"),
+                ben.get("qmid_mdr"), ben.get("ssr_mr"), on)
     code, what = (f"IPCA {ipca[0]}", ipca[1]) if ipca else (None, "DEFER CDR")
     fx.events.append(event(ssn=case["ssn"], case_id=case["case_id"], event_date=on, event_type=c.label(case["title"],
                            what), code=code, actor=actor, policy_version=ipca[2] if ipca else None,
@@ -97,12 +98,14 @@ def pc_review(case: dict[str, Any], on: dt.date, actor: Actor, decision: dict[st
                            detail={"alert": alert, "actionable": decision["actionable"],
                                    "automated_recommendation": decision["automated_recommendation"]},
                            idem_key=f"pcr:{key}"))
-    stage = c.stage_for_alert(alert["type"], alert["message"], alert["reviewer"])
+    stage = c.stage_for_alert(alert["type"], alert["message"], alert["reviewer"]) if alert else c.DE
     fx.case = {"state": c.PC_REVIEW, "review_stage": stage, "actionable": decision["actionable"],
-               "alert_type": alert["type"], "alert_message": alert["message"], "alert_reviewer": alert["reviewer"],
+               "alert_type": alert["type"] if alert else None, "alert_message": alert["message"] if alert else None,
+               "alert_reviewer": alert["reviewer"] if alert else None,
                "automated_recommendation": decision["automated_recommendation"],
                "last_event": what, "last_event_date": on}
-    fx.doc(case, "ALERT_SHEET", on, {"date": str(on), "decision": decision}, key)
+    if alert is not None:  # F.2: a hard-paper SSA-455 gets no alert; it is reviewed manually
+        fx.doc(case, "ALERT_SHEET", on, {"date": str(on), "decision": decision}, key)
     fx.doc(case, "FACSIMILE", on, {"date": str(on)}, key)
     fx.doc(case, "PROFILE_SHEET", on, {"date": str(on)}, key)
     return fx

@@ -17,7 +17,26 @@ from cdrflow.policy.mailer.review import ReviewerGuideInput, reviewer_guide
 
 from . import common as c
 from .integrity import draw
-from .outcomes import NONRESPONDER_REMARK, Effects, defer, do_cdr
+from .outcomes import DO_CDR_REMARK, NONRESPONDER_REMARK, Effects, defer, do_cdr
+
+UNRESOLVED_EARNINGS_REMARK = (
+    "INVESTIGATE EARNINGS: THE BET/DT DID NOT RESOLVE UNKNOWN EARNINGS BECAUSE THE REPORTED EARNINGS DID NOT "
+    "EXCEED 1/2 OF THE YEARLY SGA"
+)
+"""J.4.a step 5: "When appropriate, identify the need to investigate earnings if the BET/DT did not resolve
+unknown earnings because the reported earnings did not exceed 1/2 of the yearly SGA"."""
+
+
+def _under_tolerance(tx: Tx, case: dict[str, Any]) -> bool:
+    import json
+
+    from sqlalchemy import select
+
+    from cdrflow.dcf.schema import events
+
+    rows = tx.conn.execute(select(events.c.detail).where(
+        events.c.case_id == case["case_id"], events.c.event_type == c.label(case["title"], "BET/DT WORK REVIEW")))
+    return any(r[0] and json.loads(r[0]).get("action") == "UNDER_TOLERANCE" for r in rows)
 
 
 class ReviewError(StoreError):
@@ -69,6 +88,10 @@ def associate(store: Store, case_id: str, actor: Actor, on: dt.date, *, expected
     """E.4.b / G.4.a: the DSE (PC-7) or FLC (PCs 1-6) associates the actual mailer with the alert output."""
     with store.tx() as tx:
         case = _load(tx, case_id, actor, (c.ASSOCIATE,), expected_version=expected_version)
+        want = "DSE" if case["pc"] == 7 else "FLC"
+        if actor.role != want:
+            raise ReviewError(f"{actor} may not associate mailers at PC {case['pc']}: E.4.b gives it to the "
+                              f"{'DSE (PC-7)' if want == 'DSE' else 'FLC (PCs 1-6)'}")
         nxt = c.stage_after_association(case["alert_message"], case["alert_reviewer"])
         _simple(tx, case, actor, on, "ACTUAL MAILER ASSOCIATED", {"next_stage": nxt}, {"review_stage": nxt})
         return nxt
@@ -107,10 +130,8 @@ def work(store: Store, case_id: str, actor: Actor, on: dt.date, *, year: int, am
                                    policy_version=c.pv_text(out.policy_version), detail=detail,
                                    idem_key=_key(case, "work"))],
                      case={"review_stage": c.DE})
-        if out.action == "REFER_UNKNOWN_EARNINGS_TO_FO":
-            fx.documents.append({"case_id": case_id, "ssn": case["ssn"], "kind": "WBDOC_REFERRAL", "created_on": on,
-                                 "payload": {"date": str(on), "reason": "T16_REPORT", "to": "FO",
-                                             "details": out.remark}, "idem_key": f"doc:{_key(case, 'work')}"})
+        # REFER_UNKNOWN_EARNINGS_TO_FO: the referral is the photocopy the BET/DT sends the FO (J.2.c); the event
+        # records it with the IRMK annotation.
         _apply(tx, case, fx)
         return detail
 
@@ -159,10 +180,12 @@ def decide(store: Store, case_id: str, actor: Actor, on: dt.date, *, full_cdr: b
         ipca = c.ipca(full_cdr, vr_requested)
         key = _key(case, "decide")
         sample = draw(case_id, on)
-        detail = {"reviewer_guide_recommendation": recommendation, "integrity": sample.as_dict()}
+        detail = {"reviewer_guide_recommendation": recommendation, "integrity": sample.as_dict(), "remarks": remarks}
         if full_cdr:
-            fx = do_cdr(case, ben, on, actor, key=key, reason="PC REVIEW", remarks=remarks or
-                        "CDR MAILER BEING SENT TO THE FO FOR A FULL MEDICAL CDR", ipca=ipca, detail=detail)
+            text = remarks or DO_CDR_REMARK
+            if _under_tolerance(tx, case):
+                text += "; " + UNRESOLVED_EARNINGS_REMARK  # J.4.a step 5
+            fx = do_cdr(case, ben, on, actor, key=key, reason="PC REVIEW", remarks=text, ipca=ipca, detail=detail)
             fx.case["integrity_selected"] = sample.selected
             _apply(tx, case, fx)
             return {"ipca_event": ipca[0], "label": ipca[1], "outcome": "DO_CDR", "integrity": sample.as_dict(),
@@ -212,6 +235,9 @@ def dircon(store: Store, case_id: str, actor: Actor, on: dt.date, *, result: Res
     from cdrflow.dcf.schema import events
 
     with store.tx() as tx:
+        current = tx.require_case(case_id)
+        if current["state"] == c.PC_REVIEW:
+            return _review_dircon(tx, current, actor, on, result, expected_version)
         case = _load(tx, case_id, actor, (c.DIRCON,), states=(c.NONRESPONDER,), expected_version=expected_version)
         prior = [r for (r,) in tx.conn.execute(
             select(events.c.detail).where(events.c.case_id == case_id,
@@ -244,6 +270,26 @@ def dircon(store: Store, case_id: str, actor: Actor, on: dt.date, *, result: Res
             fx.case = ref.case
         _apply(tx, case, fx)
         return {"outcome": out.action, "counted_attempts": out.counted_attempts}
+
+
+def _review_dircon(tx: Tx, case: dict[str, Any], actor: Actor, on: dt.date, result: Result,
+                   expected_version: int | None) -> dict[str, Any]:
+    """J.1: DIRCON by the reviewer for unanswered questions or unresolved issues; the review goes on."""
+    case = _load(tx, case["case_id"], actor, (c.BET_DT, c.DE), expected_version=expected_version)
+    out = dircon_outcome(DirconInput(attempts=[result], decision_date=on))
+    _simple(tx, case, actor, on, "DIRCON ATTEMPT",
+            {"result": result, "purpose": "unanswered questions / unresolved issues (DI 40502.001J.1)",
+             "documented_on": "SSA-5002"}, {})
+    return {"outcome": "RECORDED", "counted_attempts": out.counted_attempts}
+
+
+def referral_done(store: Store, case_id: str, actor: Actor, on: dt.date, *, note: str,
+                  expected_version: int | None = None) -> None:
+    """E.2: the PC or FO has taken the "necessary action" on a mailer WBDOC referred; the SSN can be mailed again."""
+    with store.tx() as tx:
+        case = _load(tx, case_id, actor, (), states=(c.REFERRED,), expected_version=expected_version)
+        _simple(tx, case, actor, on, "REFERRAL ACTION COMPLETED", {"note": note, "cite": "DI 40502.001E.2"},
+                {"state": c.REFERRAL_CLOSED})
 
 
 def undeliverable(store: Store, case_id: str, actor: Actor, on: dt.date, *, new_address: dict[str, Any] | None,

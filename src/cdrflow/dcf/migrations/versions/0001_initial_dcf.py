@@ -128,6 +128,7 @@ def upgrade() -> None:
     sa.Column('profile', sa.String(length=1), nullable=False),
     sa.Column('selected_on', sa.Date(), nullable=False),
     sa.Column('request', sa.String(length=6), nullable=False),
+    sa.Column('scanline_mdr', sa.String(length=1), nullable=True),
     sa.Column('send_request_date', sa.Date(), nullable=False),
     sa.Column('report_period_start', sa.String(length=7), nullable=False),
     sa.Column('state', sa.String(length=24), nullable=False),
