@@ -7,13 +7,16 @@ import json
 from functools import lru_cache
 from typing import Any, Literal
 
+from cdrflow.dcf.store import Actor
+from cdrflow.dcf.store import event as _event
+from cdrflow.engine.calc import Explain
 from cdrflow.engine.errors import InputError
 from cdrflow.engine.months import Month
 from cdrflow.policy.mailer.codes import CdtInput, IpcaInput, cdt_code, ipca_event
 from cdrflow.policy.mailer.diary import DiaryResetInput, diary_reset
 from cdrflow.policy.mailer.jurisdiction import JurisdictionInput, pc_jurisdiction
 from cdrflow.policy.mailer.schedule import FollowupInput, followup_selection
-from cdrflow.policy.mailer.source import param
+from cdrflow.policy.mailer.source import SOURCE, param
 
 Title = Literal["T2", "T2/16", "T16"]
 
@@ -71,6 +74,25 @@ def stage_after_association(message: int | None, reviewer: str | None) -> str:
     if reviewer == "BET/DT":
         return BET_DT
     return DE
+
+
+BASE_POLICY_VERSION = json.dumps({"source": SOURCE}, sort_keys=True)
+
+
+def policy_version_of(on: dt.date, *params: str) -> str:
+    """The policy version of a step that reads ``params`` (effective dates) under the source text."""
+    ex = Explain(SOURCE)
+    for name in params:
+        param(name, on, ex)
+    return json.dumps(ex.versions, sort_keys=True)
+
+
+def event(*, ssn: str, case_id: str | None, event_date: dt.date, event_type: str, actor: Actor,
+          code: str | None = None, policy_version: str | None = None, detail: dict[str, Any] | None = None,
+          idem_key: str | None = None) -> dict[str, Any]:
+    """A DCF event row; every lifecycle event carries a policy version (at least the source text's)."""
+    return _event(ssn=ssn, case_id=case_id, event_date=event_date, event_type=event_type, actor=actor, code=code,
+                  policy_version=policy_version or BASE_POLICY_VERSION, detail=detail, idem_key=idem_key)
 
 
 def month_of(d: dt.date) -> Month:

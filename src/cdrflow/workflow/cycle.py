@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import and_, exists, not_, or_, select
 
 from cdrflow.dcf.schema import beneficiaries, cases, cycles
-from cdrflow.dcf.store import SELECTION, Store, Tx, event, now
+from cdrflow.dcf.store import SELECTION, Store, Tx, now
 from cdrflow.engine.months import Month
 from cdrflow.forms.scanlines import LAYOUTS, Sfic
 from cdrflow.policy.mailer.source import param
@@ -215,7 +215,7 @@ def _followups(store: Store, as_of: dt.date, titles: list[str], result: CycleRes
                 r["title"], r["last_event"], r["last_event_date"], as_of,
                 r["send_request_date"] if r["last_event"].endswith("UNDELIVERABLE") else None)
             if action == "SEND_SECOND_MAILER":
-                evs.append(event(ssn=r["ssn"], case_id=r["case_id"], event_date=as_of, event_type=posted or "",
+                evs.append(c.event(ssn=r["ssn"], case_id=r["case_id"], event_date=as_of, event_type=posted or "",
                                  actor=SELECTION, policy_version=pv, detail={"days": days},
                                  idem_key=f"2nd:{r['case_id']}"))
                 upd = {"case_id": r["case_id"], "version": r["version"], "request": "SECOND", "state": c.SENT,
@@ -225,7 +225,7 @@ def _followups(store: Store, as_of: dt.date, titles: list[str], result: CycleRes
                 prints.append(_print_record(r, {**r, **upd}))
                 result.counts["second_request"] += 1
             elif action == "NONRESPONDER_REVIEW":
-                evs.append(event(ssn=r["ssn"], case_id=r["case_id"], event_date=as_of, event_type=posted or "",
+                evs.append(c.event(ssn=r["ssn"], case_id=r["case_id"], event_date=as_of, event_type=posted or "",
                                  actor=SELECTION, policy_version=pv, detail={"days": days, "from": r["state"]},
                                  idem_key=f"nr:{r['case_id']}"))
                 updates_nr.append({"case_id": r["case_id"], "version": r["version"], "state": c.NONRESPONDER,
@@ -250,13 +250,14 @@ def _pc_followups(store: Store, as_of: dt.date, titles: list[str], result: Cycle
             .where(cases.c.state == c.PC_REVIEW, cases.c.title.in_(titles), cases.c.last_event_date < as_of)
             .order_by(cases.c.case_id)
         ).mappings()]
+    pv = c.policy_version_of(as_of, "selection_cadence_months")
     for chunk in _chunks(rows, chunk_size):
         evs = []
         upd = []
         for r in chunk:
             posted = c.label(r["title"], "PC MAILER FOLLOW-UP")
-            evs.append(event(ssn=r["ssn"], case_id=r["case_id"], event_date=as_of, event_type=posted,
-                             actor=SELECTION, detail={"pending_since": str(r["last_event_date"])},
+            evs.append(c.event(ssn=r["ssn"], case_id=r["case_id"], event_date=as_of, event_type=posted,
+                               actor=SELECTION, policy_version=pv, detail={"pending_since": str(r["last_event_date"])},
                              idem_key=f"fu:{r['case_id']}:{as_of}"))
             upd.append({"case_id": r["case_id"], "version": r["version"], "last_event": posted,
                         "last_event_date": as_of})
@@ -286,6 +287,7 @@ def _first_mailers(store: Store, as_of: dt.date, titles: list[str], profiles: li
             ).order_by(beneficiaries.c.ssn)
         ).mappings()]
     rps = c.report_period_start(as_of, "")
+    pv = c.policy_version_of(as_of, "mailer_profiles", "selection_cadence_months", "pc7_transfer_age")
     for chunk in _chunks(rows, chunk_size):
         new_cases: list[dict[str, Any]] = []
         evs: list[dict[str, Any]] = []
@@ -306,9 +308,10 @@ def _first_mailers(store: Store, as_of: dt.date, titles: list[str], profiles: li
                     "last_event": label,
                     "last_event_date": as_of, "pc": pc}
             new_cases.append(case)
-            evs.append(event(ssn=b["ssn"], case_id=case_id, event_date=as_of, event_type=label, code="001",
-                             actor=SELECTION, detail={"diary_month": b["diary_month"], "profile": b["profile"],
-                                                      "pc": pc}, idem_key=f"1st:{case_id}"))
+            evs.append(c.event(ssn=b["ssn"], case_id=case_id, event_date=as_of, event_type=label, code="001",
+                               actor=SELECTION, policy_version=pv,
+                               detail={"diary_month": b["diary_month"], "profile": b["profile"], "pc": pc},
+                               idem_key=f"1st:{case_id}"))
             prints.append(_print_record(b, case))
         with store.tx() as tx:
             done = tx.existing_keys([e["idem_key"] for e in evs])

@@ -38,7 +38,7 @@ from cdrflow.batch.decide import alert_text_expr, decide_frame, policy_version
 from cdrflow.batch.files import Reject, iter_raw
 from cdrflow.batch.schema import MAILER_SCHEMA
 from cdrflow.dcf.schema import beneficiaries, cases, ingest_runs
-from cdrflow.dcf.store import DCDRS, WBDOC, Store, Tx, event, now
+from cdrflow.dcf.store import DCDRS, WBDOC, Store, Tx, now
 from cdrflow.engine.calc import validation_to_input_error
 from cdrflow.policy.mailer.record import ReturnedMailer
 
@@ -259,7 +259,7 @@ def _set(case: dict[str, Any], **changes: Any) -> None:
 
 def _ev(w: _Work, on: dt.date, what: str, actor: Any, suffix: str, detail: dict[str, Any] | None = None,
         title: bool = True) -> dict[str, Any]:
-    return event(ssn=w.case["ssn"], case_id=w.case["case_id"], event_date=on,
+    return c.event(ssn=w.case["ssn"], case_id=w.case["case_id"], event_date=on,
                  event_type=c.label(w.case["title"], what) if title else what, actor=actor, detail=detail,
                  idem_key=f"{w.key}:{suffix}")
 

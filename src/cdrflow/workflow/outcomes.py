@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdrflow.dcf.store import Actor, event
+from cdrflow.dcf.store import Actor
 
 from . import common as c
 
@@ -46,10 +46,10 @@ def defer(case: dict[str, Any], ben: dict[str, Any], on: dt.date, actor: Actor, 
     d = c.diary(case["title"], str(c.month_of(on)), ben.get("od_calc_mdr"), case.get("scanline_mdr"),
                 ben.get("qmid_mdr"), ben.get("ssr_mr"), on)
     code, what = (f"IPCA {ipca[0]}", ipca[1]) if ipca else (None, "DEFER CDR")
-    fx.events.append(event(ssn=case["ssn"], case_id=case["case_id"], event_date=on, event_type=c.label(case["title"],
+    fx.events.append(c.event(ssn=case["ssn"], case_id=case["case_id"], event_date=on, event_type=c.label(case["title"],
                            what), code=code, actor=actor, policy_version=ipca[2] if ipca else None,
                            detail=detail, idem_key=f"defer:{key}"))
-    fx.events.append(event(ssn=case["ssn"], case_id=case["case_id"], event_date=on,
+    fx.events.append(c.event(ssn=case["ssn"], case_id=case["case_id"], event_date=on,
                            event_type=c.label(case["title"], "MEDICAL DIARY RESET"), actor=actor,
                            policy_version=d["policy_version"],
                            detail={k: d[k] for k in ("mdr", "mdr_source", "diary_type", "months", "diary_month",
@@ -72,7 +72,7 @@ def do_cdr(case: dict[str, Any], ben: dict[str, Any], on: dt.date, actor: Actor,
     fx = Effects()
     code, what = (f"IPCA {ipca[0]}", ipca[1]) if ipca else (None, "INITIATE CDR")
     cdt = c.cdt(case["selected_on"])
-    fx.events.append(event(
+    fx.events.append(c.event(
         ssn=case["ssn"], case_id=case["case_id"], event_date=on, event_type=c.label(case["title"], what), code=code,
         actor=actor, policy_version=ipca[2] if ipca else None,
         detail={"reason": reason, "transfer_case_office": ben["fo_doors"], "remarks_flag": "Y", "remarks": remarks,
@@ -93,7 +93,7 @@ def pc_review(case: dict[str, Any], on: dt.date, actor: Actor, decision: dict[st
     fx = Effects()
     what = c.label(case["title"], "PC MAILER REVIEW")
     alert = decision["alert"]
-    fx.events.append(event(ssn=case["ssn"], case_id=case["case_id"], event_date=on, event_type=what, actor=actor,
+    fx.events.append(c.event(ssn=case["ssn"], case_id=case["case_id"], event_date=on, event_type=what, actor=actor,
                            policy_version=policy_version,
                            detail={"alert": alert, "actionable": decision["actionable"],
                                    "automated_recommendation": decision["automated_recommendation"]},

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from cdrflow.dcf.store import INTEGRITY, Actor, ConflictError, Store, StoreError, Tx, event
+from cdrflow.dcf.store import INTEGRITY, Actor, ConflictError, Store, StoreError, Tx
 from cdrflow.policy.mailer.dircon import DirconInput, dircon_outcome
 from cdrflow.policy.mailer.earnings import EarningsToleranceInput, earnings_tolerance
 from cdrflow.policy.mailer.review import ReviewerGuideInput, reviewer_guide
@@ -77,7 +77,7 @@ def _key(case: dict[str, Any], what: str) -> str:
 
 def _simple(tx: Tx, case: dict[str, Any], actor: Actor, on: dt.date, what: str, detail: dict[str, Any],
             changes: dict[str, Any], code: str | None = None) -> int:
-    fx = Effects(events=[event(ssn=case["ssn"], case_id=case["case_id"], event_date=on,
+    fx = Effects(events=[c.event(ssn=case["ssn"], case_id=case["case_id"], event_date=on,
                                event_type=c.label(case["title"], what), actor=actor, code=code, detail=detail,
                                idem_key=_key(case, what))],
                  case=changes)
@@ -125,7 +125,7 @@ def work(store: Store, case_id: str, actor: Actor, on: dt.date, *, year: int, am
                   "next_steps": out.next_steps, "rules": [s.rule for s in out.trace]}
         if out.action == "DEVELOP_WORK":
             detail["irmk_special_message"] = out.remark
-        fx = Effects(events=[event(ssn=case["ssn"], case_id=case["case_id"], event_date=on,
+        fx = Effects(events=[c.event(ssn=case["ssn"], case_id=case["case_id"], event_date=on,
                                    event_type=c.label(case["title"], "BET/DT WORK REVIEW"), actor=actor,
                                    policy_version=c.pv_text(out.policy_version), detail=detail,
                                    idem_key=_key(case, "work"))],
@@ -196,7 +196,7 @@ def decide(store: Store, case_id: str, actor: Actor, on: dt.date, *, full_cdr: b
             return {"ipca_event": ipca[0], "label": ipca[1], "outcome": "DEFER", "integrity": sample.as_dict(),
                     "recommendation": recommendation}
         # G.7: the reviewer's deferral input is recorded, then the system inputs a DO CDR and alerts the FO.
-        events = [event(ssn=case["ssn"], case_id=case_id, event_date=on, event_type=c.label(case["title"], ipca[1]),
+        events = [c.event(ssn=case["ssn"], case_id=case_id, event_date=on, event_type=c.label(case["title"], ipca[1]),
                         code=f"IPCA {ipca[0]}", actor=actor, policy_version=ipca[2], detail=detail,
                         idem_key=f"defer:{key}")]
         flip = do_cdr(case, ben, on, INTEGRITY, key=key, reason="INTEGRITY SAMPLE",
@@ -247,10 +247,11 @@ def dircon(store: Store, case_id: str, actor: Actor, on: dt.date, *, result: Res
 
         attempts = [json.loads(p)["result"] for p in prior] + [result]
         out = dircon_outcome(DirconInput(attempts=attempts, decision_date=on))
-        ev = event(ssn=case["ssn"], case_id=case_id, event_date=on, event_type=c.label(case["title"], "DIRCON ATTEMPT"),
-                   actor=actor, policy_version=c.pv_text(out.policy_version),
-                   detail={"result": result, "attempt": len(attempts), "counted": out.counted_attempts,
-                           "outcome": out.action, "documented_on": "SSA-5002"},
+        ev = c.event(ssn=case["ssn"], case_id=case_id, event_date=on,
+                     event_type=c.label(case["title"], "DIRCON ATTEMPT"), actor=actor,
+                     policy_version=c.pv_text(out.policy_version),
+                     detail={"result": result, "attempt": len(attempts), "counted": out.counted_attempts,
+                             "outcome": out.action, "documented_on": "SSA-5002"},
                    idem_key=_key(case, "dircon"))
         fx = Effects(events=[ev])
         fx.doc(case, "DIRCON_RECORD", on, {"attempts": [{"date": str(on), "result": a, "by": str(actor)}
@@ -297,7 +298,7 @@ def undeliverable(store: Store, case_id: str, actor: Actor, on: dt.date, *, new_
     """H.2: a hard-paper mailer returned undeliverable to the PC: IPCA event 7, then 6 or a resend."""
     with store.tx() as tx:
         case = _load(tx, case_id, actor, (), states=(c.SENT, c.PC_RESENT), expected_version=expected_version)
-        evs = [event(ssn=case["ssn"], case_id=case_id, event_date=on,
+        evs = [c.event(ssn=case["ssn"], case_id=case_id, event_date=on,
                      event_type=c.label(case["title"], "UNDELIVERABLE"), code="IPCA 7",
                      actor=actor, detail={"cite": "DI 40502.001H.2"}, idem_key=_key(case, "undel7"))]
         if case["state"] == c.PC_RESENT:
@@ -308,13 +309,13 @@ def undeliverable(store: Store, case_id: str, actor: Actor, on: dt.date, *, new_
             return c.UNDELIVERABLE
         if new_address is None:
             what = c.label(case["title"], "REVIEW NONRESPONDER")
-            evs.append(event(ssn=case["ssn"], case_id=case_id, event_date=on, event_type=what, code="IPCA 6",
+            evs.append(c.event(ssn=case["ssn"], case_id=case_id, event_date=on, event_type=what, code="IPCA 6",
                              actor=actor, detail={"cite": "DI 40502.001H.2", "reason": "no new address"},
                              idem_key=_key(case, "undel6")))
             _apply(tx, case, Effects(events=evs, case={"state": c.NONRESPONDER, "review_stage": c.DIRCON,
                                                        "last_event": what, "last_event_date": on}))
             return c.NONRESPONDER
-        evs.append(event(ssn=case["ssn"], case_id=case_id, event_date=on,
+        evs.append(c.event(ssn=case["ssn"], case_id=case_id, event_date=on,
                          event_type=c.label(case["title"], "MAILER RESENT"), actor=actor,
                          detail={"new_address": new_address, "cite": "DI 40502.001H.2; GN 02605.055"},
                          idem_key=_key(case, "resend")))
@@ -334,7 +335,7 @@ def dispose(store: Store, case_id: str, actor: Actor, on: dt.date, *, document: 
         case = tx.require_case(case_id)
         if case["state"] not in c.CLOSED_STATES:
             raise ReviewError(f"case {case_id} is {case['state']}; documents are disposed of after the decision")
-        tx.append([event(ssn=case["ssn"], case_id=case_id, event_date=on,
+        tx.append([c.event(ssn=case["ssn"], case_id=case_id, event_date=on,
                          event_type=c.label(case["title"], "DOCUMENT DISPOSAL"), actor=actor,
                          detail={"document": document, "disposition": disposition, "note": note,
                                  "cite": "DI 40502.001J.3.d"},
