@@ -1,0 +1,37 @@
+"""Every DCF event records when, who and under which policy version (issue: the store)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+from sqlalchemy import select
+
+from cdrflow.dcf.schema import events
+from cdrflow.dcf.store import Store
+from cdrflow.workflow.cycle import run_cycle
+from cdrflow.workflow.intake import ingest
+
+from ..dbfixtures import make_beneficiary, returned_mailer, seed_beneficiaries, write_jsonl
+
+
+def test_every_event_has_actor_date_and_policy_version(store: Store, tmp_path: Path) -> None:
+    seed_beneficiaries(store, [make_beneficiary(f"42345{n:04d}") for n in range(1, 4)])
+    run_cycle(store, dt.date(2026, 2, 2))
+    with store.read() as tx:
+        ids = [(r.case_id, r.ssn) for r in tx.conn.execute(select(events.c.case_id, events.c.ssn))]
+    recs = [returned_mailer(cid, ssn) for cid, ssn in ids[:2]]
+    recs[1]["q1a_worked"] = "YES"  # PC review
+    ingest(store, write_jsonl(tmp_path / "r.jsonl", recs), dt.date(2026, 3, 2))
+    with store.read() as tx:
+        rows = [dict(r) for r in tx.conn.execute(select(events)).mappings()]
+    assert len(rows) >= 7
+    for r in rows:
+        assert r["event_date"] and r["actor"] and r["actor_role"] and r["recorded_at"]
+        pv = json.loads(r["policy_version"])
+        assert pv["source"] == "DI 40502.001 TN 2 (10-08)", r["event_type"]
+    first = next(r for r in rows if r["event_type"].endswith("INITIAL MAILER SENT"))
+    assert json.loads(first["policy_version"])["param:mailer_profiles"] == "2008-10-01"
+    decided = next(r for r in rows if r["event_type"].endswith("DEFER CDR"))
+    assert "table:pc_review_routing" in json.loads(decided["policy_version"])
