@@ -75,8 +75,8 @@ def do_cdr(case: dict[str, Any], ben: dict[str, Any], on: dt.date, actor: Actor,
     fx.events.append(c.event(
         ssn=case["ssn"], case_id=case["case_id"], event_date=on, event_type=c.label(case["title"], what), code=code,
         actor=actor, policy_version=ipca[2] if ipca else None,
-        detail={"reason": reason, "transfer_case_office": ben["fo_doors"], "remarks_flag": "Y", "remarks": remarks,
-                "cdt": cdt["cdt"], **(detail or {})},
+        detail={**(detail or {}), "reason": reason, "transfer_case_office": ben["fo_doors"], "remarks_flag": "Y",
+                "remarks": remarks, "cdt": cdt["cdt"]},
         idem_key=f"docdr:{key}"))
     fx.case = {"state": c.DO_CDR, "outcome": "DO_CDR", "closed_on": on, "review_stage": None,
                "last_event": c.label(case["title"], what), "last_event_date": on,

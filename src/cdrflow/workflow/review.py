@@ -180,7 +180,8 @@ def decide(store: Store, case_id: str, actor: Actor, on: dt.date, *, full_cdr: b
         ipca = c.ipca(full_cdr, vr_requested)
         key = _key(case, "decide")
         sample = draw(case_id, on)
-        detail = {"reviewer_guide_recommendation": recommendation, "integrity": sample.as_dict(), "remarks": remarks}
+        detail = {"reviewer_guide_recommendation": recommendation, "integrity": sample.as_dict(),
+                  "reviewer_remarks": remarks}
         if full_cdr:
             text = remarks or DO_CDR_REMARK
             if _under_tolerance(tx, case):
@@ -219,6 +220,17 @@ def return_to_bet_dt(store: Store, case_id: str, actor: Actor, on: dt.date, *, r
                      expected_version: int | None = None) -> None:
     """J.3.a NOTE / J.2.c: the DE/DEC/DC refers the case back to the BET/DT (earnings under tolerance)."""
     with store.tx() as tx:
+        current = tx.require_case(case_id)
+        if current["state"] == c.DEFERRED:
+            # J.2.c: after mailer processing, deferred cases (not integrity-sampled) with earnings under the
+            # tolerance return to the BET/DT to develop the unposted earnings (DI 40510.000); the mailer stays
+            # deferred.
+            case = _load(tx, case_id, actor, (), states=(c.DEFERRED,), expected_version=expected_version)
+            if actor.role not in c.STAGE_ROLES[c.DE]:
+                raise ReviewError(f"{actor} may not return a case to the BET/DT: roles DC, DE, DEC")
+            _simple(tx, case, actor, on, "RETURNED TO BET/DT FOR EARNINGS DEVELOPMENT",
+                    {"reason": reason, "cite": "DI 40502.001J.2.c; DI 40510.000"}, {})
+            return
         case = _load(tx, case_id, actor, (c.DE,), expected_version=expected_version)
         _simple(tx, case, actor, on, "RETURNED TO BET/DT", {"reason": reason, "cite": "DI 40502.001J.3.a NOTE"},
                 {"review_stage": c.BET_DT})
@@ -296,6 +308,20 @@ def referral_done(store: Store, case_id: str, actor: Actor, on: dt.date, *, note
 def undeliverable(store: Store, case_id: str, actor: Actor, on: dt.date, *, new_address: dict[str, Any] | None,
                   expected_version: int | None = None) -> str:
     """H.2: a hard-paper mailer returned undeliverable to the PC: IPCA event 7, then 6 or a resend."""
+    address: dict[str, Any] = {}
+    if new_address is not None:
+        from pydantic import ValidationError
+
+        from cdrflow.engine.calc import validation_to_input_error
+
+        from .intake import Address
+
+        try:
+            a = Address.model_validate(new_address)
+        except ValidationError as exc:
+            err = validation_to_input_error(exc)
+            raise ReviewError(f"new_address.{err.field}: {err.message}") from None
+        address = {**a.model_dump(), "foreign_address": a.country != "US"}
     with store.tx() as tx:
         case = _load(tx, case_id, actor, (), states=(c.SENT, c.PC_RESENT), expected_version=expected_version)
         evs = [c.event(ssn=case["ssn"], case_id=case_id, event_date=on,
@@ -317,11 +343,11 @@ def undeliverable(store: Store, case_id: str, actor: Actor, on: dt.date, *, new_
             return c.NONRESPONDER
         evs.append(c.event(ssn=case["ssn"], case_id=case_id, event_date=on,
                          event_type=c.label(case["title"], "MAILER RESENT"), actor=actor,
-                         detail={"new_address": new_address, "cite": "DI 40502.001H.2; GN 02605.055"},
+                         detail={"new_address": address, "cite": "DI 40502.001H.2; GN 02605.055"},
                          idem_key=_key(case, "resend")))
         _apply(tx, case, Effects(events=evs, case={"state": c.PC_RESENT, "last_event": evs[0]["event_type"],
                                                    "last_event_date": on}))
-        tx.update_beneficiary(case["ssn"], **new_address)
+        tx.update_beneficiary(case["ssn"], **address)
         return c.PC_RESENT
 
 
