@@ -75,6 +75,8 @@ WBDOC = Actor("wbdoc", "WBDOC")
 DCDRS = Actor("dcdrs", "DCDRS")
 INTEGRITY = Actor("integrity-sampler", "SYSTEM")
 
+_PROCESSORS: dict[tuple[str, str, tuple[str, ...]], list[Any]] = {}
+
 EVENT_COLUMNS = ("case_id", "ssn", "event_date", "event_type", "code", "actor", "actor_role",
                  "policy_version", "detail", "idem_key", "recorded_at")
 
@@ -149,10 +151,30 @@ class Tx:
             if self.pg:
                 self._copy("events", EVENT_COLUMNS, rows)
             else:
-                self.conn.execute(events.insert(), list(rows))
+                self._insert_many(events, EVENT_COLUMNS, rows)
         except DBAPIError as exc:
             raise _guard(exc) from exc
         return len(rows)
+
+    def _processors(self, table: Any, columns: Sequence[str]) -> list[Any]:
+        key = (self.conn.dialect.name, table.name, tuple(columns))
+        cached = _PROCESSORS.get(key)
+        if cached is None:
+            cached = [table.c[c].type.bind_processor(self.conn.dialect) for c in columns]
+            _PROCESSORS[key] = cached
+        return cached
+
+    def _tuples(self, table: Any, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """Rows as DB-API tuples, converted by the same bind processors SQLAlchemy would use."""
+        procs = self._processors(table, columns)
+        return [tuple(v if p is None or v is None else p(v) for p, v in zip(procs, (r.get(c) for c in columns),
+                                                                              strict=True)) for r in rows]
+
+    def _insert_many(self, table: Any, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+        """One ``executemany`` through the driver: the batch path, without per-row statement compilation."""
+        mark = "%s" if self.pg else "?"
+        sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"  # noqa: S608
+        self.conn.exec_driver_sql(sql, self._tuples(table, columns, rows))
 
     def _copy(self, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
         import psycopg
@@ -180,7 +202,7 @@ class Tx:
             if self.pg:
                 self._copy("documents", cols, full)
             else:
-                self.conn.execute(documents.insert(), full)
+                self._insert_many(documents, cols, full)
         except DBAPIError as exc:
             raise _guard(exc) from exc
         return len(full)
@@ -195,8 +217,9 @@ class Tx:
              "updated_at": stamp, **r}
             for r in rows
         ]
+        columns = list(full[0])
         try:
-            self.conn.execute(cases.insert(), full)
+            self._insert_many(cases, columns, full)
         except DBAPIError as exc:
             raise _guard(exc) from exc
         return len(full)
@@ -209,20 +232,14 @@ class Tx:
         if not rows:
             return 0
         columns = [c for c in rows[0] if c not in ("case_id", "version")]
-        stmt = (
-            update(cases)
-            .where(cases.c.case_id == bindparam("b_case_id"), cases.c.version == bindparam("b_version"))
-            .values({**{c: bindparam(f"v_{c}") for c in columns}, "version": cases.c.version + 1,
-                     "updated_at": bindparam("v__stamp")})
-        )
+        mark = "%s" if self.pg else "?"
+        sets = ", ".join([*(f"{c} = {mark}" for c in columns), f"updated_at = {mark}", "version = version + 1"])
+        sql = f"UPDATE cases SET {sets} WHERE case_id = {mark} AND version = {mark}"  # noqa: S608 - column names
         stamp = now()
-        params = [
-            {"b_case_id": r["case_id"], "b_version": r["version"], "v__stamp": stamp,
-             **{f"v_{c}": r[c] for c in columns}}
-            for r in rows
-        ]
+        order = [*columns, "updated_at", "case_id", "version"]
+        params = self._tuples(cases, order, [{**r, "updated_at": stamp} for r in rows])
         try:
-            result = self.conn.execute(stmt, params)
+            result = self.conn.exec_driver_sql(sql, params)
         except DBAPIError as exc:
             raise _guard(exc) from exc
         if result.rowcount != len(rows):
