@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 
@@ -81,6 +82,14 @@ EVENT_COLUMNS = ("case_id", "ssn", "event_date", "event_type", "code", "actor", 
                  "policy_version", "detail", "idem_key", "recorded_at")
 
 
+_JSON_OPTS = orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+
+def dumps(obj: Any) -> str:
+    """Canonical JSON (sorted keys, compact) for event details and document payloads; orjson for speed."""
+    return orjson.dumps(obj, option=_JSON_OPTS, default=str).decode()
+
+
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -108,7 +117,7 @@ def event(
         "actor": actor.name,
         "actor_role": actor.role,
         "policy_version": policy_version,
-        "detail": json.dumps(detail, sort_keys=True, default=str) if detail is not None else None,
+        "detail": dumps(detail) if detail is not None else None,
         "idem_key": idem_key,
         "recorded_at": recorded_at or now(),
     }
@@ -167,8 +176,16 @@ class Tx:
     def _tuples(self, table: Any, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> list[tuple[Any, ...]]:
         """Rows as DB-API tuples, converted by the same bind processors SQLAlchemy would use."""
         procs = self._processors(table, columns)
-        return [tuple(v if p is None or v is None else p(v) for p, v in zip(procs, (r.get(c) for c in columns),
-                                                                              strict=True)) for r in rows]
+        conv = [(i, p) for i, p in enumerate(procs) if p is not None]
+        out: list[tuple[Any, ...]] = []
+        for r in rows:
+            vals = [r.get(c) for c in columns]
+            for i, p in conv:
+                v = vals[i]
+                if v is not None:
+                    vals[i] = p(v)
+            out.append(tuple(vals))
+        return out
 
     def _insert_many(self, table: Any, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
         """One ``executemany`` through the driver: the batch path, without per-row statement compilation."""
@@ -197,7 +214,7 @@ class Tx:
         full = [{c: r.get(c) for c in cols} for r in rows]
         for r in full:
             if not isinstance(r["payload"], str):
-                r["payload"] = json.dumps(r["payload"], sort_keys=True, default=str)
+                r["payload"] = dumps(r["payload"])
         try:
             if self.pg:
                 self._copy("documents", cols, full)

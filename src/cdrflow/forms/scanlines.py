@@ -242,6 +242,10 @@ class Choice(FieldKind):
     def __init__(self, codes: Mapping[str, Any], fmt: str) -> None:
         self.codes = MappingProxyType(dict(codes))
         self.fmt = fmt
+        # Reverse index keyed by (type, value), so that True is not taken for 1 (or "1" for 1).
+        self._by_value: dict[tuple[type, Any], str] = {}
+        for c, v in self.codes.items():
+            self._by_value.setdefault((type(v), v), c)
 
     def parse(self, text: str) -> Any:
         if text not in self.codes:
@@ -249,8 +253,10 @@ class Choice(FieldKind):
         return self.codes[text]
 
     def _code(self, value: Any) -> str | None:
-        # Compare types too, so that True is not taken for 1 (or "1" for 1).
-        return next((c for c, v in self.codes.items() if type(v) is type(value) and v == value), None)
+        try:
+            return self._by_value.get((type(value), value))
+        except TypeError:  # unhashable: never a code value
+            return None
 
     def check(self, value: Any) -> Any:
         if self._code(value) is None:
@@ -403,7 +409,10 @@ class ScanlineLayout:
         parts: list[str] = []
         for spec in self.fields:
             try:
-                parts.append(spec.kind.render(spec.check(values[spec.name]), spec.width))
+                text = spec.kind.render(spec.kind.check(values[spec.name]), spec.width)
+                if len(text) != spec.width:
+                    raise ValueError(f"{values[spec.name]!r} does not fit in {spec.width} columns")
+                parts.append(text)
             except (KeyError, ValueError) as exc:
                 raise ScanlineError(self.line, spec.name, str(exc)) from exc
         return SEPARATOR.join(parts)

@@ -10,7 +10,7 @@ from typing import Any, Literal
 from cdrflow.dcf.store import Actor
 from cdrflow.dcf.store import event as _event
 from cdrflow.engine.calc import Explain
-from cdrflow.engine.errors import InputError
+from cdrflow.engine.errors import InputError, NoValueInForce
 from cdrflow.engine.months import Month
 from cdrflow.policy.mailer.codes import CdtInput, IpcaInput, cdt_code, ipca_event
 from cdrflow.policy.mailer.diary import DiaryResetInput, diary_reset
@@ -159,6 +159,14 @@ def servicing_pc(ben: dict[str, Any], on: dt.date) -> int | None:
         return int(ben["servicing_pc"])
     birth: dt.date = ben["birth_date"]
     age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+    # Memo key only: the calc compares the age with pc7_transfer_age and nothing else, so every age at or
+    # above it answers alike, and so does every age below it.
+    try:
+        limit = int(param("pc7_transfer_age", on))
+    except NoValueInForce:
+        limit = None  # the calc itself reports the missing value
+    if limit is not None:
+        age = limit if age >= limit else limit - 1
     # Only the area number matters for PC 1-6, so the cache is keyed on it.
     ssn_key = ben["ssn"][:3] + "000001"
     return _pc(ben["title"], ssn_key, bool(ben["foreign_address"]), age, ben.get("date_of_death") is not None, on)

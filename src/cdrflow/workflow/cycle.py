@@ -31,7 +31,7 @@ from typing import Any
 from sqlalchemy import and_, exists, not_, or_, select
 
 from cdrflow.dcf.schema import beneficiaries, cases, cycles
-from cdrflow.dcf.store import SELECTION, Store, Tx, now
+from cdrflow.dcf.store import SELECTION, Store, Tx, dumps, now
 from cdrflow.engine.months import Month
 from cdrflow.forms.scanlines import LAYOUTS, Sfic
 from cdrflow.policy.mailer.source import param
@@ -190,7 +190,7 @@ def _write(out: Any, records: list[dict[str, Any]], result: CycleResult) -> None
     if out is None:
         return
     for r in records:
-        out.write(json.dumps(r) + "\n")
+        out.write(dumps(r) + "\n")
     result.print_records += len(records)
 
 

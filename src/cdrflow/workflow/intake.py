@@ -38,7 +38,7 @@ from cdrflow.batch.decide import alert_text_expr, decide_frame, policy_version
 from cdrflow.batch.files import Reject, iter_raw
 from cdrflow.batch.schema import MAILER_SCHEMA
 from cdrflow.dcf.schema import beneficiaries, cases, ingest_runs
-from cdrflow.dcf.store import DCDRS, WBDOC, Store, Tx, now
+from cdrflow.dcf.store import DCDRS, WBDOC, Store, Tx, dumps, now
 from cdrflow.engine.calc import validation_to_input_error
 from cdrflow.policy.mailer.record import ReturnedMailer
 
@@ -111,7 +111,7 @@ class IngestResult:
 
 
 def record_key(obj: dict[str, Any]) -> str:
-    digest = hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:24]
+    digest = hashlib.sha256(dumps(obj).encode()).hexdigest()[:24]
     return f"{obj.get('mailer_id')}:{digest}"
 
 
@@ -390,7 +390,7 @@ def _decide(work: list[_Work], on: dt.date, evs: list[dict[str, Any]], docs: lis
     pv = json.dumps(policy_version(on), sort_keys=True)
     for (w, _), d in zip(valid, decided.iter_rows(named=True), strict=True):
         case, ben = w.case, w.ben
-        pc = c.servicing_pc(ben, on) or case["pc"]
+        pc = case["pc"]  # sorted by the jurisdiction found at selection (E.4.a: later changes may go unnoticed)
         _set(case, actionable=d["actionable"], pc=pc, automated_recommendation=d["automated_recommendation"],
              policy_version=pv)
         decision = {"outcome": d["outcome"], "actionable": d["actionable"],
