@@ -119,7 +119,7 @@ def event(
         "policy_version": policy_version,
         "detail": dumps(detail) if detail is not None else None,
         "idem_key": idem_key,
-        "recorded_at": recorded_at or now(),
+        "recorded_at": recorded_at,  # None: stamped once per batch by Tx.append
     }
 
 
@@ -156,6 +156,10 @@ class Tx:
         """Append events in one batch. COPY on PostgreSQL; executemany on SQLite."""
         if not rows:
             return 0
+        stamp = now()
+        for r in rows:
+            if r.get("recorded_at") is None:
+                r["recorded_at"] = stamp
         try:
             if self.pg:
                 self._copy("events", EVENT_COLUMNS, rows)
