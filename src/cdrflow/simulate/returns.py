@@ -21,7 +21,7 @@ from .mailers import mailer
 
 @dataclass(frozen=True)
 class ReturnMix:
-    """Shares of mailers out, per cycle window (calibrated in docs/demo.md)."""
+    """Shares of mailers out, per cycle window (calibrated so the demo shows the seed's figures; README)."""
 
     never: float = 0.05  # never answer: they become nonresponders (per case, fixed)
     returned: float = 0.62  # answered and returned in the window

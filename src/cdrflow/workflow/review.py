@@ -8,14 +8,21 @@ reviewer acting on the same case at the same time gets :class:`ConflictError`.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any, Literal
 
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from cdrflow.dcf.schema import documents, events
 from cdrflow.dcf.store import INTEGRITY, Actor, ConflictError, Store, StoreError, Tx
+from cdrflow.engine.calc import validation_to_input_error
 from cdrflow.policy.mailer.dircon import DirconInput, dircon_outcome
 from cdrflow.policy.mailer.earnings import EarningsToleranceInput, earnings_tolerance
 from cdrflow.policy.mailer.review import ReviewerGuideInput, reviewer_guide
 
 from . import common as c
+from .intake import Address
 from .integrity import draw
 from .outcomes import DO_CDR_REMARK, NONRESPONDER_REMARK, Effects, defer, do_cdr
 
@@ -28,12 +35,6 @@ unknown earnings because the reported earnings did not exceed 1/2 of the yearly 
 
 
 def _under_tolerance(tx: Tx, case: dict[str, Any]) -> bool:
-    import json
-
-    from sqlalchemy import select
-
-    from cdrflow.dcf.schema import events
-
     rows = tx.conn.execute(select(events.c.detail).where(
         events.c.case_id == case["case_id"], events.c.event_type == c.label(case["title"], "BET/DT WORK REVIEW")))
     return any(r[0] and json.loads(r[0]).get("action") == "UNDER_TOLERANCE" for r in rows)
@@ -138,16 +139,10 @@ def work(store: Store, case_id: str, actor: Actor, on: dt.date, *, year: int, am
 
 def guide(store: Store, case_id: str) -> dict[str, Any]:
     """The reviewer guide's recommendation (J.2.d) for the mailer as received, with the BET/DT annotation."""
-    from sqlalchemy import select
-
-    from cdrflow.dcf.schema import events
-
     with store.read() as tx:
         case = tx.require_case(case_id)
         rows = tx.conn.execute(select(events.c.event_type, events.c.detail).where(events.c.case_id == case_id)
                                .order_by(events.c.event_id)).all()
-    import json
-
     record: dict[str, Any] = {}
     annotation = None
     for r in rows:
@@ -242,10 +237,6 @@ Result = Literal["BUSY", "NO_ANSWER", "REACHED", "REFUSED", "NOT_LOCATED"]
 def dircon(store: Store, case_id: str, actor: Actor, on: dt.date, *, result: Result,
            expected_version: int | None = None) -> dict[str, Any]:
     """I / J.1: a DIRCON attempt on a nonresponder; the dircon-outcome calc says what follows."""
-    from sqlalchemy import select
-
-    from cdrflow.dcf.schema import events
-
     with store.tx() as tx:
         current = tx.require_case(case_id)
         if current["state"] == c.PC_REVIEW:
@@ -255,8 +246,6 @@ def dircon(store: Store, case_id: str, actor: Actor, on: dt.date, *, result: Res
             select(events.c.detail).where(events.c.case_id == case_id,
                                           events.c.event_type == c.label(case["title"], "DIRCON ATTEMPT"))
             .order_by(events.c.event_id))]
-        import json
-
         attempts = [json.loads(p)["result"] for p in prior] + [result]
         out = dircon_outcome(DirconInput(attempts=attempts, decision_date=on))
         ev = c.event(ssn=case["ssn"], case_id=case_id, event_date=on,
@@ -310,12 +299,6 @@ def undeliverable(store: Store, case_id: str, actor: Actor, on: dt.date, *, new_
     """H.2: a hard-paper mailer returned undeliverable to the PC: IPCA event 7, then 6 or a resend."""
     address: dict[str, Any] = {}
     if new_address is not None:
-        from pydantic import ValidationError
-
-        from cdrflow.engine.calc import validation_to_input_error
-
-        from .intake import Address
-
         try:
             a = Address.model_validate(new_address)
         except ValidationError as exc:
@@ -366,8 +349,6 @@ def dispose(store: Store, case_id: str, actor: Actor, on: dt.date, *, document: 
                          detail={"document": document, "disposition": disposition, "note": note,
                                  "cite": "DI 40502.001J.3.d"},
                          idem_key=f"dispose:{case_id}:{document}")])
-        from cdrflow.dcf.schema import documents
-
         tx.conn.execute(documents.update().where(documents.c.case_id == case_id, documents.c.kind == document,
                                                  documents.c.disposed_on.is_(None))
                         .values(disposed_on=on, disposition=disposition))
