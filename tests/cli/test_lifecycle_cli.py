@@ -131,3 +131,12 @@ def test_demo_runs_the_lifecycle_and_writes_the_report(tmp_path: Path) -> None:
     names = [f["name"] for f in metrics["figures"]]
     assert any("PC review" in n for n in names) and any("Integrity" in n for n in names)
     assert metrics["funnel"]["first mailers sent"] > 0
+
+
+def test_demo_figures_count_nonresponder_referrals(tmp_path: Path) -> None:
+    """The DO CDR figure of B.3 leaves out nonresponder referrals (I), so the demo must find them."""
+    code, text = cli("demo", "--count", "3000", "--months", "18", "--out", str(tmp_path))
+    assert code == 0, text
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["funnel"]["nonresponder alerts"] > 0
+    assert metrics["funnel"]["DO CDR (nonresponder)"] > 0

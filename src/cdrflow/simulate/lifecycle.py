@@ -199,8 +199,8 @@ def collect(store: Store, queue: list[dict[str, Any]], ingest_totals: Counter[st
         integrity = conn.execute(select(func.count(), func.sum(cases.c.integrity_selected.cast(int_type())),
                                         func.sum(cases.c.integrity_flipped.cast(int_type())))
                                  .where(cases.c.ipca_event.is_not(None))).one()
-        nonresp_docdr = conn.execute(select(func.count()).select_from(events).where(
-            events.c.detail.like('%"reason": "NONRESPONDER"%'))).scalar_one()
+        referrals = conn.execute(select(events.c.detail).where(events.c.event_type.like("% INITIATE CDR"))).all()
+        nonresp_docdr = sum(1 for (d,) in referrals if d and json.loads(d).get("reason") == "NONRESPONDER")
     by_kind: Counter[str] = Counter()
     outcomes_by_profile = []
     for profile, etype, n in auto:
