@@ -35,3 +35,23 @@ def test_every_event_has_actor_date_and_policy_version(store: Store, tmp_path: P
     assert json.loads(first["policy_version"])["param:mailer_profiles"] == "2008-10-01"
     decided = next(r for r in rows if r["event_type"].endswith("DEFER CDR"))
     assert "table:pc_review_routing" in json.loads(decided["policy_version"])
+
+
+def test_a_rejected_record_leaves_no_trace_and_a_rerun_is_clean(store: Store, tmp_path: Path) -> None:
+    """A name correction on a record with an invalid answer: rejected before any MBR update or event."""
+    from cdrflow.dcf.schema import beneficiaries
+
+    seed_beneficiaries(store, [make_beneficiary("423450011")])
+    run_cycle(store, dt.date(2026, 2, 2))
+    with store.read() as tx:
+        cid = tx.conn.execute(select(events.c.case_id)).scalar_one()
+        before = len(tx.conn.execute(select(events.c.event_id)).all())
+    bad = {**returned_mailer(cid, "423450011"), "name_correction": "JANE Q PUBLIC", "q4_health": "GREAT"}
+    path = write_jsonl(tmp_path / "r.jsonl", [bad])
+    for _ in range(2):
+        res = ingest(store, path, dt.date(2026, 3, 2))
+        assert res.rejected == 1 and res.rejects[0].field == "q4_health" and res.reconciles()
+    with store.read() as tx:
+        assert len(tx.conn.execute(select(events.c.event_id)).all()) == before
+        name = tx.conn.execute(select(beneficiaries.c.name).where(beneficiaries.c.ssn == "423450011")).scalar_one()
+    assert name != "JANE Q PUBLIC"

@@ -174,6 +174,9 @@ class _Work:
     case: dict[str, Any]
     ben: dict[str, Any]
     referrals: int = 0
+    model: ReturnedMailer | None = None
+    unanswered: tuple[str, ...] = ()
+    secured: dict[str, Any] | None = None
 
 
 def _chunk(tx: Tx, chunk: list[tuple[int, Any]], as_of: dt.date, result: IngestResult) -> None:
@@ -226,6 +229,13 @@ def _chunk(tx: Tx, chunk: list[tuple[int, Any]], as_of: dt.date, result: IngestR
                                          f"the case is {case['state']} and takes no returned mailer"))
             continue
         w = _Work(line, key, obj, marks, case, ben_rows[case["ssn"]])
+        if _reaches_decision(marks):
+            # Validate before any screening side effect, so a rejected record leaves no trace (and a rerun
+            # after fixing it starts clean).
+            problem = _validate(w)
+            if problem is not None:
+                result.rejects.append(problem)
+                continue
         start = len(evs)
         end = _screen(w, as_of, evs, docs, ben_changed)
         if end is not None:
@@ -346,33 +356,46 @@ def _screen(w: _Work, on: dt.date, evs: list[dict[str, Any]], docs: list[dict[st
     return None
 
 
+def _reaches_decision(m: Markers) -> bool:
+    """Whether screening lets the record through to the decision logic (E.1, E.2)."""
+    if m.undeliverable or m.signed is False:
+        return False
+    foreign = m.address_change is not None and m.address_change.country != "US"
+    return not (m.report_of_death or m.damaged or m.name_change or m.fraud_allegation or foreign)
+
+
+def _validate(w: _Work) -> Reject | None:
+    """The returned-mailer record (with answers WBDOC DIRCON secured), checked against the case."""
+    rec = {k: v for k, v in w.raw.items() if k not in MARKER_FIELDS}
+    rec.setdefault("signed", True)
+    unanswered = [q for q in QUESTIONS if rec.get(q) is None]
+    secured: dict[str, Any] = {}
+    if unanswered:
+        secured = {k: v for k, v in (w.marks.wbdoc_dircon or {}).items() if k in unanswered and v is not None}
+        rec.update(secured)
+    try:
+        model = ReturnedMailer.model_validate(rec)
+    except ValidationError as exc:
+        err = validation_to_input_error(exc)
+        return Reject(w.line, w.marks.mailer_id, err.field, err.message)
+    if model.profile != w.case["profile"]:
+        return Reject(w.line, w.marks.mailer_id, "profile",
+                      f"{model.profile} but the mailer was selected as profile {w.case['profile']} "
+                      "(scanline 2 field 3)")
+    if model.title != w.case["title"]:
+        return Reject(w.line, w.marks.mailer_id, "title", f"{model.title} but the mailer was sent as {w.case['title']}")
+    w.model, w.unanswered, w.secured = model, tuple(unanswered), secured
+    return None
+
+
 def _decide(work: list[_Work], on: dt.date, evs: list[dict[str, Any]], docs: list[dict[str, Any]],
             ben_changed: dict[str, dict[str, Any]], result: IngestResult) -> None:
     """Confirmation, WBDOC DIRCON, sorting and the decision logic for the records that reach it."""
     valid: list[tuple[_Work, dict[str, Any]]] = []
     for w in work:
-        rec = {k: v for k, v in w.raw.items() if k not in MARKER_FIELDS}
-        rec.setdefault("signed", True)
-        unanswered = [q for q in QUESTIONS if rec.get(q) is None]
-        secured: dict[str, Any] = {}
-        if unanswered:
-            secured = {k: v for k, v in (w.marks.wbdoc_dircon or {}).items() if k in unanswered and v is not None}
-            rec.update(secured)
-        try:
-            model = ReturnedMailer.model_validate(rec)
-        except ValidationError as exc:
-            err = validation_to_input_error(exc)
-            result.rejects.append(Reject(w.line, w.marks.mailer_id, err.field, err.message))
-            continue
-        if model.profile != w.case["profile"]:
-            result.rejects.append(Reject(w.line, w.marks.mailer_id, "profile",
-                                         f"{model.profile} but the mailer was selected as profile {w.case['profile']} "
-                                         "(scanline 2 field 3)"))
-            continue
-        if model.title != w.case["title"]:
-            result.rejects.append(Reject(w.line, w.marks.mailer_id, "title",
-                                         f"{model.title} but the mailer was sent as {w.case['title']}"))
-            continue
+        model = w.model
+        assert model is not None  # validated by _validate before screening
+        unanswered, secured = w.unanswered, w.secured or {}
         received = _ev(w, on, "MAILER RECEIVED", WBDOC, "received",
                        {"record": model.model_dump(mode="json", exclude_none=True),
                         "clears": "second-mailer/nonresponder control (DI 40502.001E.6)"})
