@@ -55,3 +55,25 @@ def test_a_rejected_record_leaves_no_trace_and_a_rerun_is_clean(store: Store, tm
         assert len(tx.conn.execute(select(events.c.event_id)).all()) == before
         name = tx.conn.execute(select(beneficiaries.c.name).where(beneficiaries.c.ssn == "423450011")).scalar_one()
     assert name != "JANE Q PUBLIC"
+
+
+def test_an_analyst_reads_but_never_changes_a_case(store: Store) -> None:
+    """Read-only role: stage-less commands (H.2, E.2, J.3.d) refuse it like the staged ones."""
+    import pytest
+
+    from cdrflow.dcf.store import Actor
+    from cdrflow.workflow import review
+
+    seed_beneficiaries(store, [make_beneficiary("423450021")])
+    run_cycle(store, dt.date(2026, 2, 2))
+    with store.read() as tx:
+        cid = tx.conn.execute(select(events.c.case_id)).scalar_one()
+    analyst = Actor("ann", "ANALYST")
+    with pytest.raises(review.ReviewError, match="MAILROOM"):
+        review.undeliverable(store, cid, analyst, dt.date(2026, 3, 1), new_address=None)
+    with pytest.raises(review.ReviewError):
+        review.dispose(store, cid, analyst, dt.date(2026, 3, 1), document="FACSIMILE", disposition="DESTROYED")
+    with pytest.raises(review.ReviewError):
+        review.referral_done(store, cid, analyst, dt.date(2026, 3, 1), note="x")
+    assert review.undeliverable(store, cid, Actor("mo", "MAILROOM"), dt.date(2026, 3, 1), new_address=None) \
+        == "NONRESPONDER"

@@ -61,6 +61,16 @@ def _load(tx: Tx, case_id: str, actor: Actor, stages: tuple[str, ...], states: t
     return case
 
 
+PC_STAFF = frozenset({"DSE", "FLC", "BET", "DT", "DE", "DEC", "DC"})
+MAILROOM_ROLES = frozenset({"MAILROOM", "DSE", "FLC", "BET", "DT"})
+
+
+def _require_role(actor: Actor, roles: frozenset[str], what: str) -> None:
+    """Stage-less commands still name who may act; ANALYST and SYSTEM never change a case by hand."""
+    if actor.role not in roles:
+        raise ReviewError(f"{actor} may not {what}: roles {', '.join(sorted(roles))}")
+
+
 def _apply(tx: Tx, case: dict[str, Any], fx: Effects) -> int:
     # The case update comes first: it is the version check, so a second reviewer who read the same
     # version gets ConflictError here (after the first one commits) before any event is written.
@@ -289,6 +299,7 @@ def referral_done(store: Store, case_id: str, actor: Actor, on: dt.date, *, note
                   expected_version: int | None = None) -> None:
     """E.2: the PC or FO has taken the "necessary action" on a mailer WBDOC referred; the SSN can be mailed again."""
     with store.tx() as tx:
+        _require_role(actor, PC_STAFF, "record the action on a WBDOC referral")
         case = _load(tx, case_id, actor, (), states=(c.REFERRED,), expected_version=expected_version)
         _simple(tx, case, actor, on, "REFERRAL ACTION COMPLETED", {"note": note, "cite": "DI 40502.001E.2"},
                 {"state": c.REFERRAL_CLOSED})
@@ -297,6 +308,7 @@ def referral_done(store: Store, case_id: str, actor: Actor, on: dt.date, *, note
 def undeliverable(store: Store, case_id: str, actor: Actor, on: dt.date, *, new_address: dict[str, Any] | None,
                   expected_version: int | None = None) -> str:
     """H.2: a hard-paper mailer returned undeliverable to the PC: IPCA event 7, then 6 or a resend."""
+    _require_role(actor, MAILROOM_ROLES, "record an undeliverable mailer (H.2)")
     address: dict[str, Any] = {}
     if new_address is not None:
         try:
@@ -340,6 +352,7 @@ DISPOSITIONS = ("DESTROYED", "CLAIMS_FOLDER", "OTHER_COMPONENT")
 def dispose(store: Store, case_id: str, actor: Actor, on: dt.date, *, document: str,
             disposition: Literal["DESTROYED", "CLAIMS_FOLDER", "OTHER_COMPONENT"], note: str | None = None) -> None:
     """J.3.d: record how a mailer, facsimile, attachment, alert or profile sheet was disposed of."""
+    _require_role(actor, PC_STAFF | {"MAILROOM"}, "record a disposal (J.3.d)")
     with store.tx() as tx:
         case = tx.require_case(case_id)
         if case["state"] not in c.CLOSED_STATES:
