@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import and_, exists, not_, or_, select
 
-from cdrflow.dcf.schema import beneficiaries, cases, cycles
+from cdrflow.dcf.schema import beneficiaries, cases, cycles, events
 from cdrflow.dcf.store import SELECTION, Store, Tx, dumps, now
 from cdrflow.engine.months import Month
 from cdrflow.forms.scanlines import LAYOUTS, Sfic
@@ -165,37 +165,48 @@ def run_cycle(
             if tx.conn.execute(select(cycles.c.cycle_id).where(cycles.c.cycle_id == cid)).first() is None:
                 tx.conn.execute(cycles.insert().values(cycle_id=cid, as_of=as_of, started_at=now()))
     result = CycleResult(as_of=as_of, groups=groups, skipped_groups=skipped)
-    if not groups:
-        return result
-    profiles = list(profiles) if profiles else selected_profiles(as_of)
-    in_titles = [t for g in groups for t in GROUPS[g]]
-    if print_file is not None:
-        print_file.parent.mkdir(parents=True, exist_ok=True)
-    out = print_file.open("w", encoding="utf-8") if print_file is not None else None
-    try:
-        _followups(store, as_of, in_titles, result, chunk_size, progress, out)
+    if groups:
+        profiles = list(profiles) if profiles else selected_profiles(as_of)
+        in_titles = [t for g in groups for t in GROUPS[g]]
+        _followups(store, as_of, in_titles, result, chunk_size, progress)
         _pc_followups(store, as_of, in_titles, result, chunk_size, progress)
-        _first_mailers(store, as_of, in_titles, profiles, result, chunk_size, progress, out)
-    finally:
-        if out is not None:
-            out.close()
-    with store.tx() as tx:
-        for g in groups:
-            tx.conn.execute(cycles.update().where(cycles.c.cycle_id == f"{as_of}:{g}")
-                            .values(finished_at=now(), counts=json.dumps(dict(result.counts), sort_keys=True)))
+        _first_mailers(store, as_of, in_titles, profiles, result, chunk_size, progress)
+        with store.tx() as tx:
+            for g in groups:
+                tx.conn.execute(cycles.update().where(cycles.c.cycle_id == f"{as_of}:{g}")
+                                .values(finished_at=now(), counts=json.dumps(dict(result.counts), sort_keys=True)))
+    if print_file is not None:
+        result.print_records = write_print_file(store, as_of, print_file)
     return result
 
 
-def _write(out: Any, records: list[dict[str, Any]], result: CycleResult) -> None:
-    if out is None:
-        return
-    for r in records:
-        out.write(dumps(r) + "\n")
-    result.print_records += len(records)
+def write_print_file(store: Store, as_of: dt.date, path: Path) -> int:
+    """The contractor's print file for the mailers sent on ``as_of``, read back from the DCF.
+
+    Built from the INITIAL / SECOND MAILER SENT events, so it is complete after an interrupted run
+    is finished, identical when a run is repeated, and can be regenerated at any time.
+    """
+    sent = (events.c.event_type.like("% INITIAL MAILER SENT") | events.c.event_type.like("% SECOND MAILER SENT"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    n = 0
+    with store.read() as tx, path.open("w", encoding="utf-8") as out:
+        rows = tx.conn.execute(
+            select(cases, beneficiaries, events.c.event_type.label("_sent"))
+            .join(cases, cases.c.case_id == events.c.case_id)
+            .join(beneficiaries, beneficiaries.c.ssn == cases.c.ssn)
+            .where(events.c.event_date == as_of, sent).order_by(cases.c.case_id)
+        ).mappings()
+        for r in rows:
+            row = dict(r)
+            row["request"] = "SECOND" if row["_sent"].endswith("SECOND MAILER SENT") else "FIRST"
+            row["send_request_date"] = as_of
+            out.write(dumps(_print_record(row, row)) + "\n")
+            n += 1
+    return n
 
 
 def _followups(store: Store, as_of: dt.date, titles: list[str], result: CycleResult, chunk_size: int,
-               progress: Progress | None, out: Any) -> None:
+               progress: Progress | None) -> None:
     with store.read() as tx:
         rows = [dict(r) for r in tx.conn.execute(
             select(cases, beneficiaries).join(beneficiaries, beneficiaries.c.ssn == cases.c.ssn)
@@ -209,7 +220,6 @@ def _followups(store: Store, as_of: dt.date, titles: list[str], result: CycleRes
         evs: list[dict[str, Any]] = []
         updates_second: list[dict[str, Any]] = []
         updates_nr: list[dict[str, Any]] = []
-        prints: list[dict[str, Any]] = []
         for r in chunk:
             action, posted, days, pv = c.followup(
                 r["title"], r["last_event"], r["last_event_date"], as_of,
@@ -222,7 +232,6 @@ def _followups(store: Store, as_of: dt.date, titles: list[str], result: CycleRes
                        "send_request_date": as_of, "last_event": posted, "last_event_date": as_of,
                        "remailed": False}
                 updates_second.append(upd)
-                prints.append(_print_record(r, {**r, **upd}))
                 result.counts["second_request"] += 1
             elif action == "NONRESPONDER_REVIEW":
                 evs.append(c.event(ssn=r["ssn"], case_id=r["case_id"], event_date=as_of, event_type=posted or "",
@@ -236,7 +245,6 @@ def _followups(store: Store, as_of: dt.date, titles: list[str], result: CycleRes
             tx.append([e for e in evs if e["idem_key"] not in done])
             tx.update_cases(updates_second)
             tx.update_cases(updates_nr)
-        _write(out, prints, result)
         if progress:
             progress("follow-ups", len(chunk))
 
@@ -271,7 +279,7 @@ def _pc_followups(store: Store, as_of: dt.date, titles: list[str], result: Cycle
 
 
 def _first_mailers(store: Store, as_of: dt.date, titles: list[str], profiles: list[str], result: CycleResult,
-                   chunk_size: int, progress: Progress | None, out: Any) -> None:
+                   chunk_size: int, progress: Progress | None) -> None:
     due_month = str(Month(as_of.year, as_of.month))
     blocking = [*c.OPEN_STATES, c.DO_CDR, c.REFERRED]
     has_case = exists().where(and_(cases.c.ssn == beneficiaries.c.ssn, cases.c.state.in_(blocking)))
@@ -291,7 +299,6 @@ def _first_mailers(store: Store, as_of: dt.date, titles: list[str], profiles: li
     for chunk in _chunks(rows, chunk_size):
         new_cases: list[dict[str, Any]] = []
         evs: list[dict[str, Any]] = []
-        prints: list[dict[str, Any]] = []
         for b in chunk:
             pc = c.servicing_pc(b, as_of)
             if pc == 8:
@@ -312,13 +319,11 @@ def _first_mailers(store: Store, as_of: dt.date, titles: list[str], profiles: li
                                actor=SELECTION, policy_version=pv,
                                detail={"diary_month": b["diary_month"], "profile": b["profile"], "pc": pc},
                                idem_key=f"1st:{case_id}"))
-            prints.append(_print_record(b, case))
         with store.tx() as tx:
             done = tx.existing_keys([e["idem_key"] for e in evs])
             keep = [i for i, e in enumerate(evs) if e["idem_key"] not in done]
             tx.insert_cases([new_cases[i] for i in keep])
             tx.append([evs[i] for i in keep])
-        _write(out, [prints[i] for i in keep], result)
         result.counts["first_mailer"] += len(keep)
         if progress:
             progress("first mailers", len(chunk))

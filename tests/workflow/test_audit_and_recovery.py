@@ -1,4 +1,4 @@
-"""Every DCF event records when, who and under which policy version (issue: the store)."""
+"""Audit and recovery: every event carries actor, date and policy version; rejects leave no trace; reruns are clean."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import datetime as dt
 import json
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from cdrflow.dcf.schema import events
@@ -59,8 +60,6 @@ def test_a_rejected_record_leaves_no_trace_and_a_rerun_is_clean(store: Store, tm
 
 def test_an_analyst_reads_but_never_changes_a_case(store: Store) -> None:
     """Read-only role: stage-less commands (H.2, E.2, J.3.d) refuse it like the staged ones."""
-    import pytest
-
     from cdrflow.dcf.store import Actor
     from cdrflow.workflow import review
 
@@ -77,3 +76,35 @@ def test_an_analyst_reads_but_never_changes_a_case(store: Store) -> None:
         review.referral_done(store, cid, analyst, dt.date(2026, 3, 1), note="x")
     assert review.undeliverable(store, cid, Actor("mo", "MAILROOM"), dt.date(2026, 3, 1), new_address=None) \
         == "NONRESPONDER"
+
+
+def test_print_file_is_complete_after_an_interrupted_run_and_identical_on_repeat(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """B.8 / C: every mailer the DCF says was sent is in the print file, however the run went."""
+    from cdrflow.dcf.store import Tx
+
+    seed_beneficiaries(store, [make_beneficiary(f"42345{n:04d}") for n in range(100, 130)])
+    real = Tx.insert_cases
+    calls = {"n": 0}
+
+    def failing(self: Tx, rows: list[dict[str, object]]) -> int:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("killed mid-run")
+        return real(self, rows)
+
+    monkeypatch.setattr(Tx, "insert_cases", failing)
+    pf = tmp_path / "print.jsonl"
+    with pytest.raises(RuntimeError):
+        run_cycle(store, dt.date(2026, 2, 2), print_file=pf, chunk_size=10)
+    monkeypatch.setattr(Tx, "insert_cases", real)
+    res = run_cycle(store, dt.date(2026, 2, 2), print_file=pf, chunk_size=10)  # finishes the interrupted run
+    with store.read() as tx:
+        sent = {r.case_id for r in tx.conn.execute(
+            select(events.c.case_id).where(events.c.event_type.like("% INITIAL MAILER SENT")))}
+    printed = [json.loads(line)["mailer_id"] for line in pf.read_text().splitlines()]
+    assert len(sent) == 30 and sorted(printed) == sorted(sent) and res.print_records == 30
+    first = pf.read_bytes()
+    again = run_cycle(store, dt.date(2026, 2, 2), print_file=pf)  # already ran: nothing new, same file
+    assert again.groups == [] and pf.read_bytes() == first
