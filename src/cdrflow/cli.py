@@ -130,21 +130,31 @@ def _show_outcomes(result: Any) -> None:
 
 @app.command()
 def decide(
-    file: Annotated[Path, typer.Argument(help="returned mailers: .jsonl or .parquet", exists=True, dir_okay=False)],
-    out_dir: Annotated[Path, typer.Option("--out", help="directory for decisions and rejects")] = Path("out"),
+    file: Annotated[Path, typer.Argument(help="returned mailers: .jsonl or .parquet")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="decisions: .parquet, .csv or .jsonl")] = Path(
+        "decisions.parquet"),
+    rejects: Annotated[Path | None, typer.Option(help="reject file (default: OUTPUT's name + .rejects.jsonl)")] = None,
     as_of: Annotated[str | None, typer.Option(help="decision date YYYY-MM-DD (default: latest policy)")] = None,
 ) -> None:
     """Decide a file of returned mailers with the DCDRS decision logic (vectorized)."""
-    from cdrflow.batch.files import decide_file, write_result
+    from cdrflow.batch.files import OUTPUT_FORMATS, decide_file, write_decisions
 
+    if output.suffix.lower() not in OUTPUT_FORMATS:
+        err.print(f"error: --output: {output}: use one of {', '.join(OUTPUT_FORMATS)}")
+        raise typer.Exit(2)
     on = dt.date.fromisoformat(as_of) if as_of else None
-    total = _count_lines(file)
-    with _progress() as prog:
-        task = prog.add_task("validating", total=total)
-        result = decide_file(file, on, progress=lambda n: prog.advance(task, n))
-    paths = write_result(result, out_dir)
+    try:
+        total = _count_lines(file)
+        with _progress() as prog:
+            task = prog.add_task("deciding", total=total)
+            result = decide_file(file, on, progress=lambda n: prog.advance(task, n))
+    except (OSError, UnicodeDecodeError, pl.exceptions.PolarsError) as exc:
+        err.print(f"error: {file}: cannot read it ({type(exc).__name__}: {str(exc).splitlines()[0]})")
+        raise typer.Exit(2) from None
+    written, rej = write_decisions(result, output, rejects)
     _show_outcomes(result)
-    out.print(f"decisions: {paths['decisions']}  rejects: {paths['rejects']}")
+    out.print(f"read {result.read:,}, decided {result.decided:,}, rejected {len(result.rejects):,}")
+    out.print(f"decisions: {written}  rejects: {rej}")
     if not result.reconciles():
         raise typer.Exit(1)
 

@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import polars as pl
+import pytest
+
 from ..conftest import mailer
 
 CLI = [sys.executable, "-m", "cdrflow.cli"]
@@ -86,9 +89,42 @@ def test_decide_file_and_sample(tmp_path: Path) -> None:
     assert p.returncode == 0, p.stderr
     assert "reconciled" in p.stdout
     assert (tmp_path / "decisions.parquet").exists()
-    p = run("decide", str(tmp_path / "returned-mailers.jsonl"), "--out", str(tmp_path / "again"))
+    p = run("decide", str(tmp_path / "returned-mailers.jsonl"), "-o", str(tmp_path / "again" / "d.csv"))
     assert p.returncode == 0, p.stderr
-    assert (tmp_path / "again" / "decisions.csv").read_bytes() == (tmp_path / "decisions.csv").read_bytes()
+    # the same records decided by `sample` and by `decide`: the same outcomes, row for row
+    a = pl.read_csv(tmp_path / "again" / "d.csv").select("mailer_id", "outcome", "alert_message")
+    b = pl.read_csv(tmp_path / "decisions.csv").select("mailer_id", "outcome", "alert_message")
+    assert a.equals(b)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv", ".jsonl"])
+def test_decide_writes_flat_columns_by_suffix_and_reconciles(tmp_path: Path, suffix: str) -> None:
+    from cdrflow.batch.files import FLAT_COLUMNS
+    from cdrflow.simulate.mailers import write_jsonl
+
+    src = write_jsonl(tmp_path / "in.jsonl", 500, seed=5, bad_share=0.05)
+    out = tmp_path / f"out{suffix}"
+    p = run("decide", str(src), "-o", str(out))
+    assert p.returncode == 0, p.stderr
+    frame = {".parquet": pl.read_parquet, ".csv": pl.read_csv, ".jsonl": pl.read_ndjson}[suffix](out)
+    assert frame.columns == FLAT_COLUMNS
+    rejects = (tmp_path / "out.rejects.jsonl").read_text().splitlines()
+    assert f"read 500, decided {frame.height}, rejected {len(rejects)}" in p.stdout
+    assert frame.height + len(rejects) == 500 and rejects
+    first = frame.row(0, named=True)
+    assert first["rule_ids"].split()[0].startswith("work_activity:")
+    assert json.loads(first["policy_version"])["source"].startswith("DI 40502.001")
+
+
+def test_decide_unreadable_input_is_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "broken.parquet"
+    bad.write_bytes(b"not a parquet file")
+    for path in (bad, tmp_path / "missing.jsonl", tmp_path):
+        p = run("decide", str(path), "-o", str(tmp_path / "x.csv"))
+        assert p.returncode == 2, (path, p.stdout, p.stderr)
+        assert "error" in p.stderr
+    p = run("decide", str(bad), "-o", str(tmp_path / "x.xlsx"))
+    assert p.returncode == 2 and "--output" in p.stderr
 
 
 def test_tables_check_passes() -> None:

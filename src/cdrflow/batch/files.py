@@ -152,6 +152,47 @@ def write_result(result: BatchResult, out_dir: Path) -> dict[str, Path]:
     return paths
 
 
+FLAT_COLUMNS = [
+    "mailer_id",
+    "outcome",
+    "actionable",
+    "alert_type",
+    "alert_message",
+    "alert_reviewer",
+    "alert_recommended_action",
+    "automated_recommendation",
+    "rule_ids",
+    "policy_version",
+]
+"""One row per decided record in `cdrflow decide -o FILE`: flat columns; ``rule_ids`` is the rows that
+fired (``table:row``), space-separated, in evaluation order."""
+
+OUTPUT_FORMATS = (".parquet", ".csv", ".jsonl", ".ndjson")
+
+
+def write_decisions(result: BatchResult, output: Path, rejects: Path | None = None) -> tuple[Path, Path]:
+    """Write the flat decisions to ``output`` (format by suffix) and the rejects beside it (JSON Lines)."""
+    suffix = output.suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise ValueError(
+            f"{output}: unknown output format {suffix or '(none)'!r}; use one of {', '.join(OUTPUT_FORMATS)}"
+        )
+    flat = result.decisions.with_columns(pl.col("rule_ids").list.join(" ")).select(FLAT_COLUMNS)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".parquet":
+        flat.write_parquet(output)
+    elif suffix == ".csv":
+        flat.write_csv(output)
+    else:
+        flat.write_ndjson(output)
+    rej = rejects or output.with_name(output.stem + ".rejects.jsonl")
+    rej.parent.mkdir(parents=True, exist_ok=True)
+    with rej.open("w", encoding="utf-8") as fh:
+        for r in result.rejects:
+            fh.write(json.dumps(r.as_dict()) + "\n")
+    return output, rej
+
+
 def outcome_table(decisions: pl.DataFrame) -> pl.DataFrame:
     """Counts and percentages by outcome and alert, for people to read."""
     total = max(decisions.height, 1)
