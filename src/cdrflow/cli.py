@@ -135,27 +135,39 @@ def decide(
         "decisions.parquet"),
     rejects: Annotated[Path | None, typer.Option(help="reject file (default: OUTPUT's name + .rejects.jsonl)")] = None,
     as_of: Annotated[str | None, typer.Option(help="decision date YYYY-MM-DD (default: latest policy)")] = None,
+    chunk_size: Annotated[int, typer.Option(help="records per chunk (memory is bounded by the chunk)")] = 200_000,
 ) -> None:
-    """Decide a file of returned mailers with the DCDRS decision logic (vectorized)."""
-    from cdrflow.batch.files import OUTPUT_FORMATS, decide_file, write_decisions
+    """Decide a file of returned mailers with the DCDRS decision logic (vectorized, streamed in chunks)."""
+    from cdrflow.batch.files import OUTPUT_FORMATS, decide_stream
 
     if output.suffix.lower() not in OUTPUT_FORMATS:
         err.print(f"error: --output: {output}: use one of {', '.join(OUTPUT_FORMATS)}")
         raise typer.Exit(2)
     on = dt.date.fromisoformat(as_of) if as_of else None
+    rej = rejects or output.with_name(output.stem + ".rejects.jsonl")
     try:
-        total = _count_lines(file)
+        size = file.stat().st_size if file.is_file() else None
+        if size is None:
+            raise IsADirectoryError(f"{file} is not a file")
         with _progress() as prog:
-            task = prog.add_task("deciding", total=total)
-            result = decide_file(file, on, progress=lambda n: prog.advance(task, n))
-    except (OSError, UnicodeDecodeError, pl.exceptions.PolarsError) as exc:
+            task = prog.add_task("deciding", total=None)
+            summary = decide_stream(file, output, rej, on, chunk_size=chunk_size,
+                                    progress=lambda n: prog.advance(task, n))
+    except (OSError, UnicodeDecodeError, pl.exceptions.PolarsError, ValueError) as exc:  # ArrowInvalid too
         err.print(f"error: {file}: cannot read it ({type(exc).__name__}: {str(exc).splitlines()[0]})")
         raise typer.Exit(2) from None
-    written, rej = write_decisions(result, output, rejects)
-    _show_outcomes(result)
-    out.print(f"read {result.read:,}, decided {result.decided:,}, rejected {len(result.rejects):,}")
-    out.print(f"decisions: {written}  rejects: {rej}")
-    if not result.reconciles():
+    t = Table(title="Mailer decisions (DI 40502.001F)")
+    for col in ("outcome", "alert", "message", "count", "percent"):
+        t.add_column(col, justify="right" if col in ("count", "percent", "message") else "left")
+    total = max(summary.decided, 1)
+    for row in summary.counts.sort(["outcome", "alert_type", "alert_message"], nulls_last=False).iter_rows(named=True):
+        t.add_row(row["outcome"], row["alert_type"] or "-", str(row["alert_message"] or "-"), f"{row['count']:,}",
+                  f"{row['count'] * 100 / total:.2f}%")
+    out.print(t)
+    ok = "[green]reconciled[/]" if summary.reconciles() else "[red]DOES NOT RECONCILE[/]"
+    out.print(f"read {summary.read:,}, decided {summary.decided:,}, rejected {summary.rejected:,}  {ok}")
+    out.print(f"decisions: {output}  rejects: {rej}")
+    if not summary.reconciles():
         raise typer.Exit(1)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,8 +55,13 @@ class BatchResult:
 def iter_raw(path: Path) -> Iterator[tuple[int, Any]]:
     """(line number, parsed object or the JSON error) for each non-blank record of the file."""
     if path.suffix == ".parquet":
-        for i, row in enumerate(pl.read_parquet(path).iter_rows(named=True), start=1):
-            yield i, row
+        import pyarrow.parquet as pq
+
+        i = 0
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=65_536):  # streamed: bounded memory
+            for row in batch.to_pylist():
+                i += 1
+                yield i, row
         return
     with path.open(encoding="utf-8") as fh:
         for i, line in enumerate(fh, start=1):
@@ -69,12 +74,13 @@ def iter_raw(path: Path) -> Iterator[tuple[int, Any]]:
 
 
 def validate(
-    raw: Iterator[tuple[int, Any]], progress: Callable[[int], None] | None = None
+    raw: Iterable[tuple[int, Any]], progress: Callable[[int], None] | None = None, seen: dict[str, int] | None = None
 ) -> tuple[int, list[dict[str, Any]], list[Reject]]:
+    """Validate records; ``seen`` (mailer id -> line) carries duplicate detection across chunks."""
     read = 0
     valid: list[dict[str, Any]] = []
     rejects: list[Reject] = []
-    seen: dict[str, int] = {}
+    seen = {} if seen is None else seen
     for line, obj in raw:
         read += 1
         if progress is not None:
@@ -108,8 +114,15 @@ def validate(
 def decide_file(
     path: Path, on: dt.date | None = None, progress: Callable[[int], None] | None = None
 ) -> BatchResult:
-    """Decide a file. A record's own ``decision_date`` chooses its policy; otherwise ``on``."""
+    """Decide a file in memory. A record's own ``decision_date`` chooses its policy; otherwise ``on``."""
     read, valid, rejects = validate(iter_raw(path), progress)
+    decisions = _decide_valid(valid, rejects, on)
+    rejects.sort(key=lambda r: r.line)
+    return BatchResult(read, decisions, rejects)
+
+
+def _decide_valid(valid: list[dict[str, Any]], rejects: list[Reject], on: dt.date | None) -> pl.DataFrame:
+    """Decide validated rows, grouped by their policy date, in input order; date errors become rejects."""
     groups: dict[dt.date | None, list[dict[str, Any]]] = {}
     for row in valid:
         groups.setdefault(row.pop("_decision_date") or on, []).append(row)
@@ -129,9 +142,7 @@ def decide_file(
     else:
         empty = pl.DataFrame(schema=MAILER_SCHEMA)
         decisions = decide_frame(empty, None).collect().with_columns(pl.lit("").alias("policy_version"))
-    decisions = decisions.with_columns(alert_text_expr())
-    rejects.sort(key=lambda r: r.line)
-    return BatchResult(read, decisions, rejects)
+    return decisions.with_columns(alert_text_expr())
 
 
 def write_result(result: BatchResult, out_dir: Path) -> dict[str, Path]:
@@ -177,7 +188,7 @@ def write_decisions(result: BatchResult, output: Path, rejects: Path | None = No
         raise ValueError(
             f"{output}: unknown output format {suffix or '(none)'!r}; use one of {', '.join(OUTPUT_FORMATS)}"
         )
-    flat = result.decisions.with_columns(pl.col("rule_ids").list.join(" ")).select(FLAT_COLUMNS)
+    flat = _flat(result.decisions)
     output.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".parquet":
         flat.write_parquet(output)
@@ -191,6 +202,93 @@ def write_decisions(result: BatchResult, output: Path, rejects: Path | None = No
         for r in result.rejects:
             fh.write(json.dumps(r.as_dict()) + "\n")
     return output, rej
+
+
+@dataclass
+class StreamSummary:
+    read: int
+    decided: int
+    rejected: int
+    counts: pl.DataFrame  # outcome, alert_type, alert_message, count
+
+    def reconciles(self) -> bool:
+        return self.read == self.decided + self.rejected
+
+
+def decide_stream(
+    path: Path,
+    output: Path,
+    rejects_path: Path | None = None,
+    on: dt.date | None = None,
+    *,
+    chunk_size: int = 200_000,
+    progress: Callable[[int], None] | None = None,
+) -> StreamSummary:
+    """Decide a file chunk by chunk with bounded memory, appending to ``output`` and the reject file.
+
+    The output is identical to :func:`write_decisions` on :func:`decide_file` of the same input.
+    """
+    suffix = output.suffix.lower()
+    if suffix not in OUTPUT_FORMATS:
+        raise ValueError(f"{output}: unknown output format {suffix or '(none)'!r}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    rej_path = rejects_path or output.with_name(output.stem + ".rejects.jsonl")
+    seen: dict[str, int] = {}
+    read = decided = rejected = 0
+    counts: list[pl.DataFrame] = []
+    writer: Any = None
+    first = True
+    with rej_path.open("w", encoding="utf-8") as rej_fh, output.open("wb") as out_fh:
+        for chunk in _chunks(iter_raw(path), chunk_size):
+            n, valid, rejects = validate(chunk, progress, seen)
+            decisions = _decide_valid(valid, rejects, on)
+            rejects.sort(key=lambda r: r.line)
+            read, decided, rejected = read + n, decided + decisions.height, rejected + len(rejects)
+            for r in rejects:
+                rej_fh.write(json.dumps(r.as_dict()) + "\n")
+            counts.append(decisions.group_by("outcome", "alert_type", "alert_message").agg(pl.len().alias("count")))
+            writer = _append(out_fh, suffix, _flat(decisions), writer, first)
+            first = False
+        if first:  # an empty input still gets a well-formed, empty output
+            writer = _append(out_fh, suffix, _flat(_decide_valid([], [], on)), writer, True)
+        if writer is not None:
+            writer.close()
+    total = (pl.concat(counts).group_by("outcome", "alert_type", "alert_message").agg(pl.col("count").sum())
+             if counts else pl.DataFrame(schema={"outcome": pl.String, "alert_type": pl.String,
+                                                 "alert_message": pl.Int64, "count": pl.UInt32}))
+    return StreamSummary(read, decided, rejected, total)
+
+
+def _flat(decisions: pl.DataFrame) -> pl.DataFrame:
+    return decisions.with_columns(pl.col("rule_ids").list.join(" ")).select(FLAT_COLUMNS)
+
+
+def _append(out_fh: Any, suffix: str, flat: pl.DataFrame, writer: Any, first: bool) -> Any:
+    """Append one chunk to the open output; returns the Parquet writer (None for text formats)."""
+    if suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        table = flat.to_arrow()
+        if writer is None:
+            writer = pq.ParquetWriter(out_fh, table.schema)
+        writer.write_table(table.cast(writer.schema))
+        return writer
+    if suffix == ".csv":
+        flat.write_csv(out_fh, include_header=first)
+    else:
+        flat.write_ndjson(out_fh)
+    return None
+
+
+def _chunks(it: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
+    buf: list[tuple[int, Any]] = []
+    for item in it:
+        buf.append(item)
+        if len(buf) >= size:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
 
 
 def outcome_table(decisions: pl.DataFrame) -> pl.DataFrame:
