@@ -88,6 +88,28 @@ def calc(
     sys.stdout.write(json.dumps(answer, indent=2) + "\n")
 
 
+def _what_if_overrides(pairs: list[str], path: Path | None) -> dict[str, Any]:
+    """``--params FILE`` then ``--param NAME=VALUE`` (VALUE is YAML: 800, {monthly: 1200}); exit 2 if malformed."""
+    import yaml
+
+    from cdrflow.engine.yamlio import PolicyLoader, load_yaml
+
+    overrides: dict[str, Any] = {}
+    if path is not None:
+        data = load_yaml(path)
+        if not isinstance(data, dict):
+            err.print(f"error: --params: {path} must be a mapping NAME: VALUE")
+            raise typer.Exit(2)
+        overrides.update(data)
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name.strip():
+            err.print(f"error: --param: {pair!r} is not NAME=VALUE")
+            raise typer.Exit(2)
+        overrides[name.strip()] = yaml.load(raw, Loader=PolicyLoader)  # noqa: S506 - PolicyLoader is a SafeLoader
+    return overrides
+
+
 def _progress() -> Progress:
     return Progress(
         TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -136,6 +158,9 @@ def decide(
     rejects: Annotated[Path | None, typer.Option(help="reject file (default: OUTPUT's name + .rejects.jsonl)")] = None,
     as_of: Annotated[str | None, typer.Option(help="decision date YYYY-MM-DD (default: latest policy)")] = None,
     chunk_size: Annotated[int, typer.Option(help="records per chunk (memory is bounded by the chunk)")] = 200_000,
+    param: Annotated[list[str] | None, typer.Option("--param", help="what-if NAME=VALUE (repeatable), e.g. "
+                                                    "earnings_threshold_q1b=800")] = None,
+    params: Annotated[Path | None, typer.Option("--params", help="what-if YAML file: {NAME: VALUE}")] = None,
 ) -> None:
     """Decide a file of returned mailers with the DCDRS decision logic (vectorized, streamed in chunks)."""
     from cdrflow.batch.files import OUTPUT_FORMATS, decide_stream
@@ -145,11 +170,25 @@ def decide(
         raise typer.Exit(2)
     on = dt.date.fromisoformat(as_of) if as_of else None
     rej = rejects or output.with_name(output.stem + ".rejects.jsonl")
+    overrides = _what_if_overrides(param or [], params)
+    from contextlib import ExitStack
+
+    from cdrflow.policy.mailer.source import what_if
+
+    scope = ExitStack()
+    try:
+        if overrides:
+            scope.enter_context(what_if(overrides))
+    except PolicyError as exc:
+        err.print(f"error: --param: {exc}")
+        raise typer.Exit(2) from None
+    if overrides:
+        out.print(f"[yellow]what-if[/]: {overrides} (recorded in every row's policy_version; not policy)")
     try:
         size = file.stat().st_size if file.is_file() else None
         if size is None:
             raise IsADirectoryError(f"{file} is not a file")
-        with _progress() as prog:
+        with scope, _progress() as prog:
             task = prog.add_task("deciding", total=None)
             summary = decide_stream(file, output, rej, on, chunk_size=chunk_size,
                                     progress=lambda n: prog.advance(task, n))

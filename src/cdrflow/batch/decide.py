@@ -156,7 +156,7 @@ def policy_version(on: dt.date | None) -> dict[str, str]:
     when = on or LATEST
     versions = {"source": SOURCE}
     for name in FEATURE_PARAMETERS:
-        versions[f"param:{name}"] = parameters()[name].at(when).effective.isoformat()
+        versions[f"param:{name}"] = parameters()[name].at(when).label
     for table in tables().values():  # every table of the chain fires once per record
         versions[f"table:{table.name}"] = table.effective.isoformat()
     return versions

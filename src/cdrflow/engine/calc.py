@@ -54,7 +54,7 @@ class Explain:
         self.steps.append(TraceStep(rule=rule, cite=cite, note=note))
 
     def param(self, pv: ParameterValue) -> Any:
-        self.versions[f"param:{pv.name}"] = pv.effective.isoformat()
+        self.versions[f"param:{pv.name}"] = pv.label
         return pv.value
 
 

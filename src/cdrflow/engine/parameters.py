@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,10 +38,18 @@ class ParameterValue:
     value: Any
     effective: dt.date
     reference: str
+    override: bool = False
 
     @property
     def version(self) -> str:
-        return f"{self.name}@{self.effective.isoformat()}"
+        return f"{self.name}@{self.label}"
+
+    @property
+    def label(self) -> str:
+        """What a policy version records: the effective date, or ``what-if:<value>`` for an override."""
+        if self.override:
+            return "what-if:" + json.dumps(self.value, sort_keys=True, default=str)
+        return self.effective.isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +99,23 @@ class Parameter:
     def first_effective(self) -> dt.date:
         return self._starts[0]
 
+    def overridden(self, value: Any) -> Parameter:
+        """A "what if" copy answering ``value`` on every date; the policy version says so."""
+        current = self.values[-1].value
+        if isinstance(current, bool) != isinstance(value, bool) or (
+            isinstance(current, int | float) and not isinstance(value, int | float)
+        ) or (isinstance(current, Mapping) and not isinstance(value, Mapping)) or (
+            isinstance(current, list) and not isinstance(value, list)
+        ):
+            raise PolicyError(f"what-if {self.name}={value!r}: the parameter holds {type(current).__name__} values")
+        if isinstance(current, Mapping) and isinstance(value, Mapping):
+            unknown = set(value) - set(current)
+            if unknown:
+                raise PolicyError(f"what-if {self.name}: unknown keys {sorted(unknown)}; known {sorted(current)}")
+            value = {**current, **value}
+        pv = ParameterValue(self.name, value, dt.date.min, "what-if override (not policy)", override=True)
+        return Parameter(self.name, self.description, self.unit, (pv,), (dt.date.min,))
+
 
 class ParameterSet(Mapping[str, Parameter]):
     """All parameters of a policy area, loaded from a directory of YAML files (one per parameter)."""
@@ -118,3 +144,10 @@ class ParameterSet(Mapping[str, Parameter]):
 
     def __len__(self) -> int:
         return len(self._params)
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> ParameterSet:
+        """This set with "what if" values for some parameters (names must exist)."""
+        params = dict(self._params)
+        for name, value in overrides.items():
+            params[name] = self[name].overridden(value)
+        return ParameterSet(params)

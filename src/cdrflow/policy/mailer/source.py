@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -17,8 +20,31 @@ HERE = Path(__file__).parent
 
 
 @cache
-def parameters() -> ParameterSet:
+def _shipped_parameters() -> ParameterSet:
     return ParameterSet.load(HERE / "parameters")
+
+
+_what_if: ContextVar[ParameterSet | None] = ContextVar("cdrflow_mailer_what_if", default=None)
+
+
+def parameters() -> ParameterSet:
+    """The shipped parameters, or inside :func:`what_if` the set with its overrides."""
+    return _what_if.get() or _shipped_parameters()
+
+
+@contextmanager
+def what_if(overrides: Mapping[str, Any]) -> Iterator[ParameterSet]:
+    """Answer with some parameters replaced ("what if the $701 threshold were $800?").
+
+    Every answer's policy version records ``param:NAME = what-if:VALUE``, so a what-if result can
+    never be mistaken for policy.
+    """
+    overridden = _shipped_parameters().with_overrides(overrides)
+    token = _what_if.set(overridden)
+    try:
+        yield overridden
+    finally:
+        _what_if.reset(token)
 
 
 @cache
