@@ -185,7 +185,8 @@ def population_rows(count: int, seed: int) -> list[dict[str, Any]]:
     due = f"{AS_OF:%Y-%m}"
     frame = generate_frame(count, seed=seed, as_of=AS_OF).with_columns(
         pl.when(pl.col("diary_month") > due).then(pl.lit(due)).otherwise(pl.col("diary_month")).alias("diary_month"))
-    return frame.to_dicts()
+    rows: list[dict[str, Any]] = frame.to_dicts()
+    return rows
 
 
 def row_writes(engine: Engine) -> dict[str, int]:
@@ -252,7 +253,7 @@ def raw_insert(engine: Engine, backend: str, n_events: int) -> dict[str, Any]:
                 if backend == "sqlite":
                     cur.executemany(insert_sql, data)
                 else:
-                    with cur.copy(copy_sql) as cp:  # type: ignore[attr-defined]
+                    with cur.copy(copy_sql) as cp:
                         for r in data:
                             cp.write_row(r)
                 raw.commit()
@@ -260,7 +261,8 @@ def raw_insert(engine: Engine, backend: str, n_events: int) -> dict[str, Any]:
                 written += len(data)
                 adv(len(data))
         cur.execute("SELECT count(*) FROM events_raw")
-        assert cur.fetchone()[0] == written == n_events, "raw insert count differs from the cycle's events"
+        (total,) = cur.fetchone() or (None,)
+        assert total == written == n_events, "raw insert count differs from the cycle's events"
         cur.close()
     finally:
         raw.close()
