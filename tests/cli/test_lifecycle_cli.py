@@ -111,7 +111,7 @@ def test_bad_database_url_and_unmigrated_database(tmp_path: Path) -> None:
     code, text = cli("review", "queue", "--db", f"sqlite:///{tmp_path}/empty.db")
     assert code == 2 and "cdrflow db upgrade" in text
     code, text = cli("db", "upgrade", "--db", f"sqlite:///{tmp_path}/empty.db")
-    assert code == 0 and "0002" in text
+    assert code == 0 and "0003" in text
 
 
 @pytest.mark.parametrize("as_", ["nobody", "x:WIZARD"])

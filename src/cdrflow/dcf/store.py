@@ -147,6 +147,10 @@ class Tx:
     def existing_keys(self, keys: Iterable[str], table: Any = events) -> set[str]:
         found: set[str] = set()
         batch = list(keys)
+        if self.pg and batch:  # one array parameter instead of thousands of IN parameters
+            sql = f"SELECT idem_key FROM {table.name} WHERE idem_key = ANY(%s)"  # noqa: S608 - table name
+            found.update(r[0] for r in self.conn.exec_driver_sql(sql, (batch,)))
+            return found
         for i in range(0, len(batch), 5000):
             chunk = batch[i : i + 5000]
             found.update(self.conn.execute(select(table.c.idem_key).where(table.c.idem_key.in_(chunk))).scalars())

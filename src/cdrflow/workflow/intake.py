@@ -131,7 +131,7 @@ def ingest(
     path: Path,
     as_of: dt.date,
     *,
-    chunk_size: int = 5000,
+    chunk_size: int = 20_000,
     progress: Callable[[int], None] | None = None,
     stop_after_chunks: int | None = None,
 ) -> IngestResult:
