@@ -68,7 +68,7 @@ def document_payloads(store: Store, case_id: str) -> list[tuple[str, dict[str, A
     record = received_record(store, case_id)
     try:
         lines: list[str] | None = list(scanlines(ben, case))
-    except Exception:
+    except ValueError:  # e.g. no servicing PC known: the facsimile is shown without scanlines
         lines = None
     base = {"beneficiary": _plain(ben), "case": _plain(case)}
     out: list[tuple[str, dict[str, Any]]] = []
