@@ -211,6 +211,36 @@ def decide(
 
 
 @app.command()
+def compare(
+    base: Annotated[Path, typer.Argument(help="decisions of the base run (cdrflow decide -o)")],
+    variant: Annotated[Path, typer.Argument(help="decisions of the what-if run")],
+    input_file: Annotated[Path | None, typer.Option("--input", help="the returned mailers, for a breakdown by "
+                                                                     "profile and title")] = None,
+) -> None:
+    """How outcomes move between two decision files: counts and percentages, by profile and title."""
+    from cdrflow.batch.compare import input_keys, moves, read_decisions
+
+    try:
+        a, b = read_decisions(base), read_decisions(variant)
+        by = input_keys(input_file) if input_file is not None else None
+    except (OSError, ValueError, pl.exceptions.PolarsError) as exc:
+        err.print(f"error: {str(exc).splitlines()[0]}")
+        raise typer.Exit(2) from None
+    table = moves(a, b, by)
+    t = Table(title=f"Outcomes: {base.name} -> {variant.name}")
+    for col in table.columns:
+        t.add_column(col, justify="right" if col in ("count", "percent") else "left")
+    for row in table.iter_rows(named=True):
+        style = "bold yellow" if row["moved"] else ""
+        t.add_row(*(f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v) for v in row.values()),
+                  style=style)
+    out.print(t)
+    moved = int(table.filter(pl.col("moved"))["count"].sum())
+    total = int(table["count"].sum())
+    out.print(f"{moved:,} of {total:,} records ({moved * 100 / max(total, 1):.2f}%) change outcome")
+
+
+@app.command()
 def demo(
     count: Annotated[int, typer.Option(help="beneficiaries in the synthetic population")] = 20000,
     months: Annotated[int, typer.Option(help="months of selection cycles")] = 24,

@@ -74,3 +74,39 @@ def test_cli_param_and_params_file(tmp_path: Path) -> None:
     assert "what-if:800" in p["policy_version"][0] and "what-if" not in base["policy_version"][0]
     bad = run("-o", str(tmp_path / "x.csv"), "--param", "earnings_threshold_q1b")
     assert bad.returncode == 2 and "NAME=VALUE" in bad.stderr
+
+
+def test_compare_counts_moves_by_profile_and_title_and_keeps_rejected_records(tmp_path: Path) -> None:
+    from cdrflow.batch.compare import input_keys, moves, read_decisions
+
+    other = mailer(mailer_id="M-0002", profile="H", title="T16")
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(WORKED_750) + "\n" + json.dumps(other) + "\n")
+    base = pl.DataFrame({"mailer_id": ["M-0001", "M-0002"], "outcome": ["PC_REVIEW", "DO_CDR"]})
+    variant = pl.DataFrame({"mailer_id": ["M-0001"], "outcome": ["DEFER"]})  # M-0002 rejected in the variant
+    base.write_csv(tmp_path / "a.csv")
+    variant.write_parquet(tmp_path / "b.parquet")
+    table = moves(read_decisions(tmp_path / "a.csv"), read_decisions(tmp_path / "b.parquet"), input_keys(src))
+    rows = {(r["profile"], r["title"], r["base"], r["variant"]): (r["count"], r["moved"])
+            for r in table.iter_rows(named=True)}
+    assert rows == {("L", "T2", "PC_REVIEW", "DEFER"): (1, True), ("H", "T16", "DO_CDR", "REJECTED"): (1, True)}
+    assert table["percent"].sum() == 100.0
+    with pytest.raises(ValueError, match="unknown format"):
+        read_decisions(tmp_path / "a.xlsx")
+
+
+def test_cli_compare_prints_the_share_that_moves(tmp_path: Path) -> None:
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(WORKED_750) + "\n" + json.dumps(mailer(mailer_id="M-0002")) + "\n")
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "cdrflow.cli", *args], capture_output=True, text=True,
+                              check=False)
+
+    assert run("decide", str(src), "-o", str(tmp_path / "a.csv")).returncode == 0
+    assert run("decide", str(src), "-o", str(tmp_path / "b.csv"), "--param", "earnings_threshold_q1b=800").returncode \
+        == 0
+    p = run("compare", str(tmp_path / "a.csv"), str(tmp_path / "b.csv"), "--input", str(src))
+    assert p.returncode == 0, p.stderr
+    assert "1 of 2 records (50.00%) change outcome" in p.stdout
+    assert run("compare", str(tmp_path / "a.csv"), str(tmp_path / "missing.csv")).returncode == 2
