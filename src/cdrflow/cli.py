@@ -163,6 +163,8 @@ def decide(
     params: Annotated[Path | None, typer.Option("--params", help="what-if YAML file: {NAME: VALUE}")] = None,
 ) -> None:
     """Decide a file of returned mailers with the DCDRS decision logic (vectorized, streamed in chunks)."""
+    import pyarrow as pa
+
     from cdrflow.batch.files import OUTPUT_FORMATS, decide_stream
 
     if output.suffix.lower() not in OUTPUT_FORMATS:
@@ -192,7 +194,7 @@ def decide(
             task = prog.add_task("deciding", total=None)
             summary = decide_stream(file, output, rej, on, chunk_size=chunk_size,
                                     progress=lambda n: prog.advance(task, n))
-    except (OSError, UnicodeDecodeError, pl.exceptions.PolarsError, ValueError) as exc:  # ArrowInvalid too
+    except (OSError, UnicodeDecodeError, pl.exceptions.PolarsError, pa.ArrowException) as exc:
         err.print(f"error: {file}: cannot read it ({type(exc).__name__}: {str(exc).splitlines()[0]})")
         raise typer.Exit(2) from None
     t = Table(title="Mailer decisions (DI 40502.001F)")
