@@ -12,10 +12,10 @@ from typing import Annotated, Any
 import polars as pl
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from cdrflow import cli_lifecycle as _lifecycle
+from cdrflow.cli_lifecycle import progress_bar
 from cdrflow.engine.errors import InputError, PolicyError
 
 app = typer.Typer(help="cdrflow: the CDR mailer (DI 40502.001) as cited, executable policy.", no_args_is_help=True)
@@ -110,20 +110,6 @@ def _what_if_overrides(pairs: list[str], path: Path | None) -> dict[str, Any]:
     return overrides
 
 
-def _progress() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err, transient=False,
-    )
-
-
-def _count_lines(path: Path) -> int | None:
-    if path.suffix == ".parquet":
-        return int(pl.scan_parquet(path).select(pl.len()).collect().item())
-    with path.open("rb") as fh:
-        return sum(1 for line in fh if line.strip())
-
-
 def _show_outcomes(result: Any) -> None:
     from cdrflow.batch.files import outcome_table
 
@@ -190,7 +176,7 @@ def decide(
         size = file.stat().st_size if file.is_file() else None
         if size is None:
             raise IsADirectoryError(f"{file} is not a file")
-        with scope, _progress() as prog:
+        with scope, progress_bar() as prog:
             task = prog.add_task("deciding", total=None)
             summary = decide_stream(file, output, rej, on, chunk_size=chunk_size,
                                     progress=lambda n: prog.advance(task, n))
@@ -257,7 +243,7 @@ def demo(
 
     t0 = time.perf_counter()
     out.print(f"[bold]cdrflow demo[/]: {count:,} beneficiaries, {months} months of cycles, seed {seed} -> {out_dir}/")
-    with _progress() as prog:
+    with progress_bar() as prog:
         tasks: dict[str, Any] = {}
 
         def tick(what: str, n: int, total: int | None) -> None:
@@ -301,7 +287,7 @@ def sample(
     src = out_dir / "returned-mailers.jsonl"
     out.print(f"[bold]cdrflow sample[/]: simulating {count:,} returned mailers (seed {seed}, 0.5% malformed) -> {src}")
     write_jsonl(src, count, seed=seed, bad_share=0.005)
-    with _progress() as prog:
+    with progress_bar() as prog:
         task = prog.add_task("deciding", total=count)
         result = decide_file(src, None, progress=lambda n: prog.advance(task, n))
     paths = write_result(result, out_dir)

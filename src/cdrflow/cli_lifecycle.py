@@ -89,18 +89,10 @@ def _user_errors() -> Iterator[None]:
         raise typer.Exit(2) from None
 
 
-def _progress() -> Progress:
+def progress_bar() -> Progress:
+    """The progress bar every long command shows (on stderr, so stdout stays the result)."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=err)
-
-
-def _count_lines(path: Path) -> int | None:
-    if path.suffix == ".parquet":
-        import polars as pl
-
-        return int(pl.scan_parquet(path).select(pl.len()).collect().item())
-    with path.open("rb") as fh:
-        return sum(1 for line in fh if line.strip())
 
 
 def _actor(text: str) -> Any:
@@ -151,7 +143,7 @@ def population_import(
     except (ValueError, OSError) as exc:
         err.print(f"error: {file}: {exc}")
         raise typer.Exit(2) from None
-    with _progress() as prog:
+    with progress_bar() as prog:
         task = prog.add_task("loading", total=len(rows))
         counts = load(store, rows, progress=lambda n: prog.advance(task, n))
     rej = rejects or file.with_suffix(file.suffix + ".rejects.jsonl")
@@ -175,7 +167,7 @@ def population_generate(
     if out_file is not None:
         write_population(rows, out_file)
     store = _store(db, migrate=True)
-    with _progress() as prog:
+    with progress_bar() as prog:
         task = prog.add_task("loading", total=len(rows))
         counts = load(store, rows, progress=lambda n: prog.advance(task, n))
     out.print(f"generated {len(rows):,} beneficiaries (seed {seed}): {dict(counts)}")
@@ -199,7 +191,7 @@ def cycle(
     store = _store(db)
     day = _date(as_of, "--as-of")
     pf = print_file or Path(f"print-{day}.jsonl")
-    with _user_errors(), _progress() as prog:
+    with _user_errors(), progress_bar() as prog:
         tasks: dict[str, Any] = {}
 
         def tick(what: str, n: int) -> None:
@@ -230,6 +222,7 @@ def ingest(
     db: DbOpt = None,
 ) -> None:
     """WBDOC intake and DCDRS decision logic (DI 40502.001E, F) for a file of returned mailers."""
+    from cdrflow.batch.files import count_records
     from cdrflow.workflow.intake import ingest as run
     from cdrflow.workflow.intake import write_rejects
 
@@ -238,8 +231,8 @@ def ingest(
         err.print(f"error: {file}: no such file")
         raise typer.Exit(2)
     store = _store(db)
-    with _user_errors(), _progress() as prog:
-        task = prog.add_task("ingesting", total=_count_lines(file))
+    with _user_errors(), progress_bar() as prog:
+        task = prog.add_task("ingesting", total=count_records(file))
         res = run(store, file, _date(as_of, "--as-of"), progress=lambda n: prog.advance(task, n))
     rej = rejects or file.with_suffix(file.suffix + ".rejects.jsonl")
     write_rejects(res.rejects, rej)

@@ -239,7 +239,7 @@ def decide_stream(
     writer: Any = None
     first = True
     with rej_path.open("w", encoding="utf-8") as rej_fh, output.open("wb") as out_fh:
-        for chunk in _chunks(iter_raw(path), chunk_size):
+        for chunk in chunks(iter_raw(path), chunk_size):
             n, valid, rejects = validate(chunk, progress, seen)
             decisions = _decide_valid(valid, rejects, on)
             rejects.sort(key=lambda r: r.line)
@@ -280,7 +280,8 @@ def _append(out_fh: Any, suffix: str, flat: pl.DataFrame, writer: Any, first: bo
     return None
 
 
-def _chunks(it: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
+def chunks(it: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
+    """(line, record) pairs in lists of ``size``: the unit of validation and of a transaction."""
     buf: list[tuple[int, Any]] = []
     for item in it:
         buf.append(item)
@@ -289,6 +290,14 @@ def _chunks(it: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tuple[int
             buf = []
     if buf:
         yield buf
+
+
+def count_records(path: Path) -> int:
+    """Records in a returned-mailer file (Parquet rows, or non-blank JSON lines), for progress bars."""
+    if path.suffix == ".parquet":
+        return int(pl.scan_parquet(path).select(pl.len()).collect().item())
+    with path.open("rb") as fh:
+        return sum(1 for line in fh if line.strip())
 
 
 def outcome_table(decisions: pl.DataFrame) -> pl.DataFrame:

@@ -164,14 +164,21 @@ class Tx:
         for r in rows:
             if r.get("recorded_at") is None:
                 r["recorded_at"] = stamp
+        self.insert_rows(events, EVENT_COLUMNS, rows)
+        return len(rows)
+
+    def insert_rows(self, table: Any, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+        """The batch insert of every bulk path: COPY on PostgreSQL, one driver ``executemany`` on SQLite.
+
+        Database errors (the guards' included) come back as :class:`StoreError` / :class:`GuardError`.
+        """
         try:
             if self.pg:
-                self._copy("events", EVENT_COLUMNS, rows)
+                self._copy(table, columns, rows)
             else:
-                self._insert_many(events, EVENT_COLUMNS, rows)
+                self._insert_many(table, columns, rows)
         except DBAPIError as exc:
             raise _guard(exc) from exc
-        return len(rows)
 
     def _processors(self, table: Any, columns: Sequence[str]) -> list[Any]:
         key = (self.conn.dialect.name, table.name, tuple(columns))
@@ -201,14 +208,14 @@ class Tx:
         sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"  # noqa: S608
         self.conn.exec_driver_sql(sql, self._tuples(table, columns, rows))
 
-    def _copy(self, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    def _copy(self, table: Any, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
         import psycopg
 
         raw = self.conn.connection.dbapi_connection
         assert raw is not None
         cols = ", ".join(columns)
         try:
-            with raw.cursor() as cur, cur.copy(f"COPY {table} ({cols}) FROM STDIN") as cp:  # type: ignore[attr-defined]
+            with raw.cursor() as cur, cur.copy(f"COPY {table.name} ({cols}) FROM STDIN") as cp:  # type: ignore[attr-defined]
                 for r in rows:
                     cp.write_row(tuple(r[c] for c in columns))
         except psycopg.Error as exc:  # COPY runs below SQLAlchemy: map its errors like the others
@@ -223,13 +230,7 @@ class Tx:
         for r in full:
             if not isinstance(r["payload"], str):
                 r["payload"] = dumps(r["payload"])
-        try:
-            if self.pg:
-                self._copy("documents", cols, full)
-            else:
-                self._insert_many(documents, cols, full)
-        except DBAPIError as exc:
-            raise _guard(exc) from exc
+        self.insert_rows(documents, cols, full)
         return len(full)
 
     # ---- cases ----------------------------------------------------------------------------
@@ -242,11 +243,7 @@ class Tx:
              "updated_at": stamp, **r}
             for r in rows
         ]
-        columns = list(full[0])
-        try:
-            self._insert_many(cases, columns, full)
-        except DBAPIError as exc:
-            raise _guard(exc) from exc
+        self.insert_rows(cases, list(full[0]), full)
         return len(full)
 
     def update_cases(self, rows: Sequence[dict[str, Any]]) -> int:

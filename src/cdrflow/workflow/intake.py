@@ -25,7 +25,7 @@ import datetime as dt
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import select
 
 from cdrflow.batch.decide import alert_text_expr, decide_frame, policy_version
-from cdrflow.batch.files import Reject, iter_raw
+from cdrflow.batch.files import Reject, chunks, iter_raw
 from cdrflow.batch.schema import MAILER_SCHEMA
 from cdrflow.dcf.schema import beneficiaries, cases, ingest_runs
 from cdrflow.dcf.store import DCDRS, WBDOC, Store, Tx, dumps, now
@@ -115,17 +115,6 @@ def record_key(obj: dict[str, Any]) -> str:
     return f"{obj.get('mailer_id')}:{digest}"
 
 
-def _chunked(it: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tuple[int, Any]]]:
-    buf: list[tuple[int, Any]] = []
-    for item in it:
-        buf.append(item)
-        if len(buf) >= size:
-            yield buf
-            buf = []
-    if buf:
-        yield buf
-
-
 def ingest(
     store: Store,
     path: Path,
@@ -143,7 +132,7 @@ def ingest(
                                                                started_at=now())).inserted_primary_key
         assert inserted is not None
         run_id = inserted[0]
-    for n, chunk in enumerate(_chunked(iter_raw(path), chunk_size), start=1):
+    for n, chunk in enumerate(chunks(iter_raw(path), chunk_size), start=1):
         result.read += len(chunk)
         with store.tx() as tx:
             _chunk(tx, chunk, as_of, result)

@@ -41,10 +41,7 @@ def load(store: Store, rows: Sequence[dict[str, Any]], *, chunk_size: int = 20_0
             new = [{**{c: r.get(c) for c in columns}, "version": 1, "updated_at": stamp}
                    for r in chunk if r["ssn"] not in existing]
             if new:
-                if tx.pg:
-                    tx._copy("beneficiaries", [*columns, "version", "updated_at"], new)
-                else:
-                    tx.conn.execute(beneficiaries.insert(), new)
+                tx.insert_rows(beneficiaries, [*columns, "version", "updated_at"], new)
             changed: dict[tuple[str, ...], list[dict[str, Any]]] = {}
             for r in chunk:
                 old = existing.get(r["ssn"])
