@@ -247,3 +247,13 @@ def count_rows(store: Store, table: Any) -> int:
 def all_cases(store: Store) -> dict[str, dict[str, Any]]:
     with store.read() as tx:
         return {r["case_id"]: dict(r) for r in tx.conn.execute(select(cases)).mappings()}
+
+
+def integrity_seed(case_id: str, on: dt.date, *, selected: bool, rate: float = 0.05) -> int:
+    """A ``CDRFLOW_INTEGRITY_SEED`` under which the sampler's draw for ``case_id`` is (not) selected."""
+    from cdrflow.workflow.integrity import draw
+
+    for s in range(1, 100_000):
+        if draw(case_id, on, rate=rate, seed_value=s).selected is selected:
+            return s
+    raise AssertionError("no seed found")  # pragma: no cover

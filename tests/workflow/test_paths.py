@@ -24,7 +24,6 @@ from cdrflow.workflow import review
 from cdrflow.workflow.cycle import run_cycle
 from cdrflow.workflow.history import document_payloads
 from cdrflow.workflow.intake import ingest
-from cdrflow.workflow.integrity import draw
 from cdrflow.workflow.outcomes import DO_CDR_REMARK
 
 from ..dbfixtures import (
@@ -36,6 +35,7 @@ from ..dbfixtures import (
     event_types,
     forget_cycles,
     insert_case,
+    integrity_seed,
     make_beneficiary,
     returned_mailer,
     seed_beneficiaries,
@@ -97,10 +97,7 @@ def _kinds(store: Store, cid: str) -> list[str]:
 
 
 def _seed_where(case_id: str, on: dt.date, *, selected: bool) -> int:
-    for s in range(1, 100_000):
-        if draw(case_id, on, rate=RATE, seed_value=s).selected is selected:
-            return s
-    raise AssertionError("no seed found")  # pragma: no cover
+    return integrity_seed(case_id, on, selected=selected, rate=RATE)
 
 
 def _pc_review(store: Store, tmp_path: Path, ssn: str, **answers: Any) -> str:

@@ -18,7 +18,6 @@ from cdrflow.workflow import common as c
 from cdrflow.workflow import review
 from cdrflow.workflow.cycle import run_cycle
 from cdrflow.workflow.intake import ingest
-from cdrflow.workflow.integrity import draw
 from cdrflow.workflow.outcomes import NONRESPONDER_REMARK
 
 from ..dbfixtures import (
@@ -29,6 +28,7 @@ from ..dbfixtures import (
     case_row,
     event_types,
     insert_case,
+    integrity_seed,
     make_beneficiary,
     returned_mailer,
     seed_beneficiaries,
@@ -49,10 +49,7 @@ DE2 = Actor("akim", "DE")
 
 
 def _seed_where(case_id: str, on: dt.date, *, selected: bool) -> int:
-    for s in range(1, 100_000):
-        if draw(case_id, on, rate=RATE, seed_value=s).selected is selected:
-            return s
-    raise AssertionError("no seed found")  # pragma: no cover
+    return integrity_seed(case_id, on, selected=selected, rate=RATE)
 
 
 def _pc_review_case(store: Store, tmp_path: Path, ssn: str, **answers: Any) -> str:
