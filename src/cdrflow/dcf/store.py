@@ -9,7 +9,6 @@ reviewers acting on one case — one wins, the other gets :class:`ConflictError`
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -121,11 +120,6 @@ def event(
         "idem_key": idem_key,
         "recorded_at": recorded_at,  # None: stamped once per batch by Tx.append
     }
-
-
-def policy_version_text(pv: dict[str, str] | None) -> str | None:
-    """A calc's ``policy_version`` mapping as stored text (sorted JSON)."""
-    return json.dumps(pv, sort_keys=True) if pv else None
 
 
 def _guard(exc: Exception) -> StoreError:

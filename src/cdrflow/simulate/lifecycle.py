@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Integer, func, select
 
 from cdrflow.dcf.db import make_engine, upgrade
 from cdrflow.dcf.schema import beneficiaries, cases, events
@@ -196,8 +196,8 @@ def collect(store: Store, queue: list[dict[str, Any]], ingest_totals: Counter[st
             conn.execute(select(events.c.event_type, func.count()).group_by(events.c.event_type)).all())
         diaries = conn.execute(select(func.substr(beneficiaries.c.diary_month, 1, 4), func.count())
                                .group_by(func.substr(beneficiaries.c.diary_month, 1, 4))).all()
-        integrity = conn.execute(select(func.count(), func.sum(cases.c.integrity_selected.cast(int_type())),
-                                        func.sum(cases.c.integrity_flipped.cast(int_type())))
+        integrity = conn.execute(select(func.count(), func.sum(cases.c.integrity_selected.cast(Integer())),
+                                        func.sum(cases.c.integrity_flipped.cast(Integer())))
                                  .where(cases.c.ipca_event.is_not(None))).one()
         referrals = conn.execute(select(events.c.detail).where(events.c.event_type.like("% INITIATE CDR"))).all()
         nonresp_docdr = sum(1 for (d,) in referrals if d and json.loads(d).get("reason") == "NONRESPONDER")
@@ -262,9 +262,3 @@ def collect(store: Store, queue: list[dict[str, Any]], ingest_totals: Counter[st
                            + ingest_totals["skipped"] + ingest_totals["rejected"] else "NO",
                            **{f"reviewers {k}": v for k, v in sorted(reviewer_counts.items())}},
     }
-
-
-def int_type() -> Any:
-    from sqlalchemy import Integer
-
-    return Integer()

@@ -8,7 +8,6 @@ profile, request and report period. Deterministic for a seed and the case ids.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import random
 from collections.abc import Iterable, Iterator
@@ -104,7 +103,3 @@ def write_returns(path: Path, records: Iterable[dict[str, Any]]) -> int:
             fh.write(json.dumps(r, default=str) + "\n")
             n += 1
     return n
-
-
-def received_on(as_of: dt.date, days: int = 45) -> dt.date:
-    return as_of + dt.timedelta(days=days)

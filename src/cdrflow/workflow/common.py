@@ -99,10 +99,6 @@ def month_of(d: dt.date) -> Month:
     return Month(d.year, d.month)
 
 
-def dumps(obj: Any) -> str:
-    return json.dumps(obj, sort_keys=True, default=str)
-
-
 def pv_text(pv: dict[str, str]) -> str:
     return json.dumps(pv, sort_keys=True)
 

@@ -7,9 +7,9 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from cdrflow.dcf.schema import beneficiaries, cases, documents, events
+from cdrflow.dcf.schema import cases, documents, events
 from cdrflow.dcf.store import NotFound, Store
 
 from . import common as c
@@ -93,13 +93,3 @@ def queue(store: Store, *, stage: str | None = None, pc: int | None = None, limi
     with store.read() as tx:
         return [_plain(dict(r)) for r in tx.conn.execute(
             stmt.order_by(cases.c.last_event_date, cases.c.case_id).limit(limit)).mappings()]
-
-
-def counts(store: Store) -> dict[str, int]:
-    with store.read() as tx:
-        return {r[0]: r[1] for r in tx.conn.execute(select(cases.c.state, func.count()).group_by(cases.c.state))}
-
-
-def beneficiary_count(store: Store) -> int:
-    with store.read() as tx:
-        return int(tx.conn.execute(select(func.count()).select_from(beneficiaries)).scalar_one())

@@ -346,9 +346,6 @@ def undeliverable(store: Store, case_id: str, actor: Actor, on: dt.date, *, new_
         return c.PC_RESENT
 
 
-DISPOSITIONS = ("DESTROYED", "CLAIMS_FOLDER", "OTHER_COMPONENT")
-
-
 def dispose(store: Store, case_id: str, actor: Actor, on: dt.date, *, document: str,
             disposition: Literal["DESTROYED", "CLAIMS_FOLDER", "OTHER_COMPONENT"], note: str | None = None) -> None:
     """J.3.d: record how a mailer, facsimile, attachment, alert or profile sheet was disposed of."""
