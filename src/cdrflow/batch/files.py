@@ -25,6 +25,7 @@ from cdrflow.policy.mailer.record import ReturnedMailer
 
 from .decide import alert_text_expr, decide_frame, policy_version
 from .schema import MAILER_SCHEMA
+from .validate import DEFAULTS, FULL_SCHEMA, arrow_schema, conform, surely_valid
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,10 @@ class BatchResult:
 
 
 def iter_raw(path: Path) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed object or the JSON error) for each non-blank record of the file."""
+    """(line number, parsed object or the JSON error) for each non-blank record of the file.
+
+    The per-record reader (intake uses it); :func:`read_chunks` is the column-wise one.
+    """
     if path.suffix == ".parquet":
         import pyarrow.parquet as pq
 
@@ -73,20 +77,19 @@ def iter_raw(path: Path) -> Iterator[tuple[int, Any]]:
                 yield i, exc
 
 
-def validate(
-    raw: Iterable[tuple[int, Any]], progress: Callable[[int], None] | None = None, seen: dict[str, int] | None = None
-) -> tuple[int, list[dict[str, Any]], list[Reject]]:
-    """Validate records; ``seen`` (mailer id -> line) carries duplicate detection across chunks."""
+def validate(raw: Iterable[tuple[int, Any]]) -> tuple[int, list[dict[str, Any]], list[Reject]]:
+    """Validate records one by one with the model (duplicates are checked by the caller).
+
+    Valid rows carry the model's values (stripped, canonical) plus ``_line`` and ``decision_date``.
+    """
     read = 0
     valid: list[dict[str, Any]] = []
     rejects: list[Reject] = []
-    seen = {} if seen is None else seen
     for line, obj in raw:
         read += 1
-        if progress is not None:
-            progress(1)
-        if isinstance(obj, json.JSONDecodeError):
-            rejects.append(Reject(line, None, "(line)", f"not valid JSON: {obj.msg}"))
+        if isinstance(obj, ValueError):  # JSONDecodeError, UnicodeDecodeError: the line is not JSON text
+            what = obj.msg if isinstance(obj, json.JSONDecodeError) else f"not UTF-8 ({obj})"
+            rejects.append(Reject(line, None, "(line)", f"not valid JSON: {what}"))
             continue
         mid = obj.get("mailer_id") if isinstance(obj, dict) else None
         if not isinstance(obj, dict):
@@ -98,51 +101,299 @@ def validate(
             err = validation_to_input_error(exc)
             rejects.append(Reject(line, mid if isinstance(mid, str) else None, err.field, err.message))
             continue
-        if rec.mailer_id in seen:
-            rejects.append(
-                Reject(line, rec.mailer_id, "mailer_id", f"duplicate of the record on line {seen[rec.mailer_id]}")
-            )
-            continue
-        seen[rec.mailer_id] = line
         row = rec.model_dump(mode="json", include=set(MAILER_SCHEMA))
         row["_line"] = line
-        row["_decision_date"] = rec.decision_date
+        row["decision_date"] = rec.decision_date.isoformat() if rec.decision_date else None
         valid.append(row)
     return read, valid, rejects
+
+
+# ------------------------------------------------------------------ the column-wise path
+VALID_SCHEMA: dict[str, pl.DataType] = {**MAILER_SCHEMA, "_line": pl.Int64(), "decision_date": pl.String()}
+"""A chunk's valid records: the decision inputs, the record's line (or row) and its decision date."""
+
+
+@dataclass
+class RawChunk:
+    """Consecutive records of one input file, decoded column-wise where possible.
+
+    ``frame`` is the chunk in :data:`~cdrflow.batch.validate.FULL_SCHEMA` (None when the chunk could
+    not be decoded strictly); ``records(positions)`` gives the original records at those positions
+    (a dict, or the parse error of the line) for the model to judge.
+    """
+
+    lines: list[int]
+    frame: pl.DataFrame | None
+    records: Callable[[list[int]], list[Any]]
+
+
+@dataclass
+class ChunkResult:
+    read: int
+    decisions: pl.DataFrame  # decide_frame columns + policy_version + _line, in line order
+    rejects: list[Reject]  # in line order
+
+
+def parquet_chunks(path: Path, size: int) -> Iterator[RawChunk]:
+    """Row groups streamed in batches of ``size`` rows; a record's "line" is its 1-based row number."""
+    import pyarrow.parquet as pq
+
+    start = 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=size):
+        frame = pl.from_arrow(batch)
+        assert isinstance(frame, pl.DataFrame)
+        lines = list(range(start + 1, start + batch.num_rows + 1))
+        start += batch.num_rows
+
+        def records(pos: list[int], batch: Any = batch) -> list[Any]:
+            return batch.take(pos).to_pylist() if pos else []  # only the file's columns: absent means default
+
+        yield RawChunk(lines, conform(frame), records)
+
+
+def jsonl_chunks(path: Path, size: int) -> Iterator[RawChunk]:
+    """Non-blank lines in chunks of ``size``, parsed by Arrow's JSON reader with the model's exact
+    types and no unknown keys; a chunk Arrow refuses (one bad line spoils it) goes record by record."""
+    import io
+
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    opts = pj.ParseOptions(explicit_schema=arrow_schema(), unexpected_field_behavior="error")
+    lines: list[int] = []
+    texts: list[bytes] = []
+
+    def decode(part: list[bytes]) -> pl.DataFrame | None:
+        data = b"\n".join(part)
+        try:
+            table = pj.read_json(io.BytesIO(data), parse_options=opts,
+                                 read_options=pj.ReadOptions(block_size=max(len(data) + 1, 1 << 20)))
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+        if table.num_rows != len(part):  # one object per line, never two
+            return None
+        decoded = pl.from_arrow(table)
+        assert isinstance(decoded, pl.DataFrame)
+        frame = conform(decoded)
+        return None if frame is None else _absent_means_default(frame, pl.Series(part, dtype=pl.Binary))
+
+    def decode_all(part: list[bytes]) -> pl.DataFrame:
+        """Arrow refuses a whole text for one bad line, so a refused part is halved until the bad
+        lines stand alone; their rows are left null, which sends them to the model."""
+        frame = decode(part)
+        if frame is not None:
+            return frame
+        if len(part) <= _MIN_PART:
+            return pl.DataFrame({n: pl.Series(n, [None] * len(part), dtype=t) for n, t in FULL_SCHEMA.items()})
+        half = len(part) // 2
+        return pl.concat([decode_all(part[:half]), decode_all(part[half:])])
+
+    def flush() -> RawChunk:
+        chunk_texts = list(texts)
+
+        def records(pos: list[int]) -> list[Any]:
+            out: list[Any] = []
+            for i in pos:
+                try:
+                    out.append(json.loads(chunk_texts[i]))
+                except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
+                    out.append(exc)
+            return out
+
+        return RawChunk(list(lines), decode_all(chunk_texts), records)
+
+    with path.open("rb") as fh:
+        for i, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            lines.append(i)
+            texts.append(line.rstrip(b"\r\n"))
+            if len(lines) >= size:
+                yield flush()
+                lines.clear()
+                texts.clear()
+    if lines:
+        yield flush()
+
+
+def _absent_means_default(frame: pl.DataFrame, raw: pl.Series) -> pl.DataFrame:
+    """Arrow reads a missing key and ``null`` alike; the model does not for a field with a default.
+
+    A null in such a field becomes the default only when the line surely lacks the key: its quoted
+    name does not occur and the line has no ``\\u`` escape that could spell it. Otherwise the null
+    stays and the record goes to the model, which sees the line as written.
+    """
+    no_escape = ~raw.bin.contains(b"\\u")
+    fills = []
+    for name, default in DEFAULTS.items():
+        absent = no_escape & ~raw.bin.contains(f'"{name}"'.encode())
+        fills.append(pl.when(pl.col(name).is_null() & absent).then(pl.lit(default, dtype=FULL_SCHEMA[name]))
+                     .otherwise(pl.col(name)).alias(name))
+    return frame.with_columns(fills)
+
+
+_MIN_PART = 4
+"""Lines at or below which a part Arrow refuses is not halved again but judged by the model."""
+
+
+def read_chunks(path: Path, size: int) -> Iterator[RawChunk]:
+    return parquet_chunks(path, size) if path.suffix.lower() == ".parquet" else jsonl_chunks(path, size)
+
+
+class SeenIds:
+    """Exact duplicate check that remembers every id (any input; memory grows with the file)."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, int] = {}
+
+    def split(self, valid: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
+        return _split(valid, self.seen, None)
+
+
+class FirstValid:
+    """Exact duplicate check from a pre-pass: for each id the file holds more than once, the line of
+    its first valid record. Stateless, so chunks can be decided in any order or in parallel."""
+
+    def __init__(self, first: dict[str, int]) -> None:
+        self.first = first
+
+    def split(self, valid: pl.DataFrame) -> tuple[pl.DataFrame, list[Reject]]:
+        return _split(valid, None, self.first)
+
+
+def _split(valid: pl.DataFrame, seen: dict[str, int] | None, first: dict[str, int] | None
+           ) -> tuple[pl.DataFrame, list[Reject]]:
+    ids = valid["mailer_id"]
+    lines = valid["_line"]
+    if first is not None:
+        if not first:
+            return valid, []
+        mask = ids.is_in(list(first))
+        ids, lines = ids.filter(mask), lines.filter(mask)
+    dup_lines: list[int] = []
+    rejects: list[Reject] = []
+    for mid, line in zip(ids.to_list(), lines.to_list(), strict=True):
+        if first is not None:
+            if first[mid] != line:
+                dup_lines.append(line)
+                rejects.append(Reject(line, mid, "mailer_id", f"duplicate of the record on line {first[mid]}"))
+        elif seen is not None:
+            if mid in seen:
+                dup_lines.append(line)
+                rejects.append(Reject(line, mid, "mailer_id", f"duplicate of the record on line {seen[mid]}"))
+            else:
+                seen[mid] = line
+    if dup_lines:
+        valid = valid.filter(~pl.col("_line").is_in(dup_lines))
+    return valid, rejects
+
+
+_ID_EDGE = r"^[\s\x1c-\x1f]+|[\s\x1c-\x1f]+$"
+
+
+def parquet_duplicates(path: Path) -> FirstValid:
+    """The duplicate check of a Parquet file, from its ``mailer_id`` column alone.
+
+    Ids are compared with every character the model could strip removed from both ends (a superset
+    of what it strips, so no true duplicate is missed); only the records of ids seen more than once
+    are read again and judged by the model, to find each id's first valid record.
+    """
+    scan = pl.scan_parquet(path)
+    if "mailer_id" not in scan.collect_schema() or scan.collect_schema()["mailer_id"] != pl.String:
+        return FirstValid({})  # no record has a valid id: all are rejected anyway
+    key = pl.col("mailer_id").str.replace_all(_ID_EDGE, "")
+    repeated = (scan.select(key.alias("k")).group_by("k").agg(pl.len()).filter(pl.col("len") > 1)
+                .select("k").collect(engine="streaming")["k"])
+    if repeated.is_empty():
+        return FirstValid({})
+    rows = (scan.with_row_index("_line", offset=1).filter(key.is_in(repeated.implode()))
+            .collect(engine="streaming"))
+    first: dict[str, int] = {}
+    lines = rows["_line"].to_list()
+    for line, rec in zip(lines, rows.drop("_line").to_dicts(), strict=True):
+        try:
+            mid = ReturnedMailer.model_validate(rec).mailer_id
+        except ValidationError:
+            continue
+        first.setdefault(mid, line)
+    return FirstValid(first)
+
+
+def decide_chunk(chunk: RawChunk, on: dt.date | None, duplicates: SeenIds | FirstValid) -> ChunkResult:
+    """Validate and decide one chunk: the column check passes most records, the model judges the rest.
+
+    A pure function of the chunk (and of ``duplicates``; :class:`FirstValid` is stateless), so it is
+    the unit of parallel work too (:mod:`cdrflow.batch.distributed`).
+    """
+    n = len(chunk.lines)
+    line_col = pl.Series("_line", chunk.lines, dtype=pl.Int64)
+    if chunk.frame is not None:
+        flagged = chunk.frame.with_columns(line_col, surely_valid())
+        fast = flagged.filter(pl.col("_surely_valid")).select(list(VALID_SCHEMA))
+        slow = flagged.select(pl.arg_where(~pl.col("_surely_valid"))).to_series().to_list()
+    else:
+        fast = pl.DataFrame(schema=VALID_SCHEMA)
+        slow = list(range(n))
+    _, rows, rejects = validate(zip([chunk.lines[i] for i in slow], chunk.records(slow), strict=True))
+    valid = pl.concat([fast, pl.DataFrame(rows, schema=VALID_SCHEMA)]).sort("_line") if rows else fast
+    valid, dups = duplicates.split(valid)
+    rejects.extend(dups)
+    decisions = _decide(valid, rejects, on)
+    rejects.sort(key=lambda r: r.line)
+    return ChunkResult(n, decisions, rejects)
+
+
+def _decide(valid: pl.DataFrame, rejects: list[Reject], on: dt.date | None) -> pl.DataFrame:
+    """Decide valid rows grouped by the policy date (a record's own, else ``on``), in line order."""
+    frames: list[pl.DataFrame] = []
+    groups = valid.partition_by("decision_date", as_dict=True, maintain_order=True) if valid.height else {}
+    for (date_text,), rows in groups.items():
+        when = dt.date.fromisoformat(date_text) if date_text else on
+        try:
+            version = json.dumps(policy_version(when), sort_keys=True)
+        except NoValueInForce as exc:
+            rejects.extend(Reject(line, mid, "decision_date", str(exc))
+                           for line, mid in rows.select("_line", "mailer_id").iter_rows())
+            continue
+        decided = decide_frame(rows, when).collect()
+        frames.append(decided.with_columns(rows["_line"], pl.lit(version).alias("policy_version")))
+    if frames:
+        decisions = pl.concat(frames)
+        if len(frames) > 1:
+            decisions = decisions.sort("_line")
+    else:
+        empty = pl.DataFrame(schema=MAILER_SCHEMA)
+        decisions = decide_frame(empty, None).collect().with_columns(
+            pl.Series("_line", [], dtype=pl.Int64), pl.lit("").alias("policy_version"))
+    return decisions.with_columns(alert_text_expr())
+
+
+def iter_decided(
+    path: Path, on: dt.date | None = None, *, chunk_size: int = 200_000,
+    progress: Callable[[int], None] | None = None,
+) -> Iterator[ChunkResult]:
+    """Decide a file chunk by chunk (bounded memory), in file order."""
+    dups: SeenIds | FirstValid = parquet_duplicates(path) if path.suffix.lower() == ".parquet" else SeenIds()
+    for chunk in read_chunks(path, chunk_size):
+        result = decide_chunk(chunk, on, dups)
+        if progress is not None:
+            progress(result.read)
+        yield result
 
 
 def decide_file(
     path: Path, on: dt.date | None = None, progress: Callable[[int], None] | None = None
 ) -> BatchResult:
     """Decide a file in memory. A record's own ``decision_date`` chooses its policy; otherwise ``on``."""
-    read, valid, rejects = validate(iter_raw(path), progress)
-    decisions = _decide_valid(valid, rejects, on)
-    rejects.sort(key=lambda r: r.line)
-    return BatchResult(read, decisions, rejects)
-
-
-def _decide_valid(valid: list[dict[str, Any]], rejects: list[Reject], on: dt.date | None) -> pl.DataFrame:
-    """Decide validated rows, grouped by their policy date, in input order; date errors become rejects."""
-    groups: dict[dt.date | None, list[dict[str, Any]]] = {}
-    for row in valid:
-        groups.setdefault(row.pop("_decision_date") or on, []).append(row)
+    read = 0
     frames: list[pl.DataFrame] = []
-    for when, rows in sorted(groups.items(), key=lambda kv: (kv[0] is not None, kv[0] or dt.date.min)):
-        try:
-            version = json.dumps(policy_version(when), sort_keys=True)
-        except NoValueInForce as exc:
-            rejects.extend(Reject(r["_line"], r["mailer_id"], "decision_date", str(exc)) for r in rows)
-            continue
-        lines = pl.Series("_line", [r.pop("_line") for r in rows], dtype=pl.Int64)
-        frame = pl.DataFrame(rows, schema=MAILER_SCHEMA)
-        decided = decide_frame(frame, when).collect()
-        frames.append(decided.with_columns(lines, pl.lit(version).alias("policy_version")))
-    if frames:
-        decisions = pl.concat(frames).sort("_line").drop("_line")
-    else:
-        empty = pl.DataFrame(schema=MAILER_SCHEMA)
-        decisions = decide_frame(empty, None).collect().with_columns(pl.lit("").alias("policy_version"))
-    return decisions.with_columns(alert_text_expr())
+    rejects: list[Reject] = []
+    for r in iter_decided(path, on, progress=progress):
+        read += r.read
+        frames.append(r.decisions)
+        rejects.extend(r.rejects)
+    decisions = pl.concat(frames) if frames else _empty_decisions(on)
+    return BatchResult(read, decisions.drop("_line"), rejects)
 
 
 def write_result(result: BatchResult, out_dir: Path) -> dict[str, Path]:
@@ -233,30 +484,30 @@ def decide_stream(
         raise ValueError(f"{output}: unknown output format {suffix or '(none)'!r}")
     output.parent.mkdir(parents=True, exist_ok=True)
     rej_path = rejects_path or output.with_name(output.stem + ".rejects.jsonl")
-    seen: dict[str, int] = {}
     read = decided = rejected = 0
     counts: list[pl.DataFrame] = []
     writer: Any = None
     first = True
     with rej_path.open("w", encoding="utf-8") as rej_fh, output.open("wb") as out_fh:
-        for chunk in chunks(iter_raw(path), chunk_size):
-            n, valid, rejects = validate(chunk, progress, seen)
-            decisions = _decide_valid(valid, rejects, on)
-            rejects.sort(key=lambda r: r.line)
-            read, decided, rejected = read + n, decided + decisions.height, rejected + len(rejects)
-            for r in rejects:
-                rej_fh.write(json.dumps(r.as_dict()) + "\n")
-            counts.append(decisions.group_by("outcome", "alert_type", "alert_message").agg(pl.len().alias("count")))
-            writer = _append(out_fh, suffix, _flat(decisions), writer, first)
+        for r in iter_decided(path, on, chunk_size=chunk_size, progress=progress):
+            read, decided, rejected = read + r.read, decided + r.decisions.height, rejected + len(r.rejects)
+            for rej in r.rejects:
+                rej_fh.write(json.dumps(rej.as_dict()) + "\n")
+            counts.append(r.decisions.group_by("outcome", "alert_type", "alert_message").agg(pl.len().alias("count")))
+            writer = _append(out_fh, suffix, _flat(r.decisions), writer, first)
             first = False
         if first:  # an empty input still gets a well-formed, empty output
-            writer = _append(out_fh, suffix, _flat(_decide_valid([], [], on)), writer, True)
+            writer = _append(out_fh, suffix, _flat(_empty_decisions(on)), writer, True)
         if writer is not None:
             writer.close()
     total = (pl.concat(counts).group_by("outcome", "alert_type", "alert_message").agg(pl.col("count").sum())
              if counts else pl.DataFrame(schema={"outcome": pl.String, "alert_type": pl.String,
                                                  "alert_message": pl.Int64, "count": pl.UInt32}))
     return StreamSummary(read, decided, rejected, total)
+
+
+def _empty_decisions(on: dt.date | None) -> pl.DataFrame:
+    return _decide(pl.DataFrame(schema=VALID_SCHEMA), [], on)
 
 
 def _flat(decisions: pl.DataFrame) -> pl.DataFrame:
