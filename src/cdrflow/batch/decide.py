@@ -21,7 +21,8 @@ from cdrflow.policy.mailer.source import SOURCE, alert_messages, param, paramete
 
 RULE_TABLES = ("work_activity", "actionable", "automated_recommendation", "significant_responses",
                "pc_review_routing")
-"""The tables whose fired row each decision reports in ``rule_ids`` (``table:row``), in evaluation order."""
+"""The tables whose fired row each decision reports in ``rule_ids``: ``table:row`` for each, in evaluation
+order, separated by single spaces (the flat output's form; ``str.split()`` gives the list)."""
 
 OUTPUT_COLUMNS = [
     "mailer_id",
@@ -132,9 +133,10 @@ def decide_frame(frame: pl.LazyFrame | pl.DataFrame, on: dt.date | None = None) 
     lf = lf.with_columns(*(route[k] for k in ("outcome", "alert_type", "message", "reviewer", "recommended_action",
                                               "pc_review_routing__rule")))
     none_to_null = {"NONE": None}
-    rule_ids = pl.concat_list(
-        [pl.format(f"{name}:{{}}", pl.col(f"{name}__rule")) for name in RULE_TABLES]
-    ).alias("rule_ids")
+    parts: list[pl.Expr] = []
+    for i, name in enumerate(RULE_TABLES):  # one string, built in one pass (a list column costs 20x more)
+        parts += [pl.lit(f"{' ' if i else ''}{name}:"), pl.col(f"{name}__rule")]
+    rule_ids = pl.concat_str(parts).alias("rule_ids")
     return lf.select(
         pl.col("mailer_id"),
         pl.col("outcome"),

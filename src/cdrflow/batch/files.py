@@ -404,10 +404,7 @@ def write_result(result: BatchResult, out_dir: Path) -> dict[str, Path]:
         "rejects": out_dir / "rejects.jsonl",
     }
     result.decisions.write_parquet(paths["decisions"])
-    flat = result.decisions
-    if "rule_ids" in flat.columns:  # CSV has no lists: the fired rows, space-separated
-        flat = flat.with_columns(pl.col("rule_ids").list.join(" "))
-    flat.write_csv(paths["decisions_csv"])
+    result.decisions.write_csv(paths["decisions_csv"])
     with paths["rejects"].open("w", encoding="utf-8") as fh:
         for r in result.rejects:
             fh.write(json.dumps(r.as_dict()) + "\n")
@@ -511,7 +508,7 @@ def _empty_decisions(on: dt.date | None) -> pl.DataFrame:
 
 
 def _flat(decisions: pl.DataFrame) -> pl.DataFrame:
-    return decisions.with_columns(pl.col("rule_ids").list.join(" ")).select(FLAT_COLUMNS)
+    return decisions.select(FLAT_COLUMNS)
 
 
 def _append(out_fh: Any, suffix: str, flat: pl.DataFrame, writer: Any, first: bool) -> Any:
