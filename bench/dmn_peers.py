@@ -393,7 +393,7 @@ def _normalized(result: Result) -> dict[str, Any]:
         "alert_reviewer": none(result["reviewer"]),
         "alert_recommended_action": none(result["recommended_action"]),
         "automated_recommendation": result["automated_recommendation"],
-        "rule_ids": list(result["rule_ids"]),
+        "rule_ids": " ".join(result["rule_ids"]),
     }
 
 

@@ -134,21 +134,26 @@ class ChunkResult:
     rejects: list[Reject]  # in line order
 
 
+def arrow_chunk(data: Any, first_line: int) -> RawChunk:
+    """A RecordBatch or Table of a file's rows as a RawChunk; ``first_line`` is its first row number (1-based)."""
+    frame = pl.from_arrow(data)
+    assert isinstance(frame, pl.DataFrame)
+    lines = list(range(first_line, first_line + data.num_rows))
+
+    def records(pos: list[int]) -> list[Any]:
+        return data.take(pos).to_pylist() if pos else []  # only the file's columns: absent means default
+
+    return RawChunk(lines, conform(frame), records)
+
+
 def parquet_chunks(path: Path, size: int) -> Iterator[RawChunk]:
     """Row groups streamed in batches of ``size`` rows; a record's "line" is its 1-based row number."""
     import pyarrow.parquet as pq
 
     start = 0
     for batch in pq.ParquetFile(path).iter_batches(batch_size=size):
-        frame = pl.from_arrow(batch)
-        assert isinstance(frame, pl.DataFrame)
-        lines = list(range(start + 1, start + batch.num_rows + 1))
+        yield arrow_chunk(batch, start + 1)
         start += batch.num_rows
-
-        def records(pos: list[int], batch: Any = batch) -> list[Any]:
-            return batch.take(pos).to_pylist() if pos else []  # only the file's columns: absent means default
-
-        yield RawChunk(lines, conform(frame), records)
 
 
 def jsonl_chunks(path: Path, size: int) -> Iterator[RawChunk]:
