@@ -7,9 +7,10 @@ Every figure that has a goal is a ratio to a baseline measured in the same run o
 * **compute**: ``decide_frame`` on 2,000,000 already-valid records in memory (records/s);
 * **end to end**: ``cdrflow decide IN.parquet -o OUT.parquet`` as a user runs it (a fresh process:
   start-up, duplicate pre-pass, strict reading, column validation, decision, writing, rejects);
-* **I/O floor**: a fresh process that reads the same input the same way (pyarrow, every column, the
-  same batch size, into Polars) and writes an output of the same shape (10 columns of the output's
-  types, one row per record) with the same Parquet writer, deciding nothing; goal: end to end
+* **I/O floor**: a fresh process that reads the same input the same way (Polars, every column, the
+  same batch size) and writes an output of the same shape (10 columns of the output's types, one row
+  per record, ``policy_version`` being the run's constant as in the real output) with the same
+  Parquet writer, deciding nothing; goal: end to end
   <= 1.5x the floor;
 * **DMN peers**: pyDMNrules and SpiffWorkflow running the exported DMN tables of the same decision
   chain per record (bench/dmn_peers.py), beside our own per-record paths; goal: batch compute
@@ -87,12 +88,15 @@ def run_child(argv: list[str]) -> dict[str, Any]:
 
 def floor_main(src: Path, out: Path) -> None:
     """The I/O floor (run in its own process): read like ``cdrflow decide``, write the same shape."""
+    import json
+
+    from cdrflow.batch.decide import policy_version
+
+    version = json.dumps(policy_version(None), sort_keys=True)  # a constant of the run, written as decide does
     t0 = time.perf_counter()
     writer: Any = None
     rows = 0
-    for batch in pq.ParquetFile(src).iter_batches(batch_size=CHUNK):
-        frame = pl.from_arrow(batch)
-        assert isinstance(frame, pl.DataFrame)
+    for frame in pl.scan_parquet(src).collect_batches(chunk_size=CHUNK):
         flat = frame.select(  # 10 columns of the output's types, copied, not computed
             pl.col("mailer_id"),
             pl.col("profile").alias("outcome"),
@@ -103,9 +107,9 @@ def floor_main(src: Path, out: Path) -> None:
             pl.col("q4_health").alias("alert_recommended_action"),
             pl.col("request").alias("automated_recommendation"),
             pl.col("form").alias("rule_ids"),
-            pl.col("report_period_start").alias("policy_version"),
+            pl.lit(version).alias("policy_version"),
         )
-        table = flat.to_arrow()
+        table = flat.to_arrow(compat_level=pl.CompatLevel.newest())
         writer = writer or pq.ParquetWriter(out, table.schema)
         writer.write_table(table)
         rows += frame.height

@@ -16,7 +16,7 @@ and, for reference, our full per-record calc :class:`FullCalc`
 
 What is timed. The peers (and :class:`OwnPerRecordChain`) are timed on table evaluation only: the
 features the tables take are computed beforehand, for all records at once, by our vectorized
-:func:`cdrflow.batch.decide.feature_exprs` (:func:`chain_inputs`). This favours the peers (they
+:func:`cdrflow.batch.decide.features` (:func:`chain_inputs`). This favours the peers (they
 would otherwise need the feature logic too, per record), which is intended: it measures the
 engines, not the feature code. Table loading (parsing the DMN) is done once, before timing.
 The chain feeds outputs forward exactly as :func:`cdrflow.batch.decide.decide_frame` does:
@@ -73,7 +73,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
-from cdrflow.batch.decide import RULE_TABLES, decide_frame, feature_exprs
+from cdrflow.batch.decide import RULE_TABLES, decide_frame, features
 from cdrflow.batch.schema import MAILER_SCHEMA
 from cdrflow.engine.tables import DecisionTable
 from cdrflow.policy.mailer.decision_logic import mailer_decision
@@ -102,12 +102,12 @@ class Engine(Protocol):
 def chain_inputs(frame: pl.DataFrame) -> list[dict[str, Any]]:
     """The chain's feature values for each record of ``frame`` (plus ``mailer_id``), in order.
 
-    Computed with our vectorized :func:`feature_exprs` (latest parameters, as
+    Computed with our vectorized :func:`features` (latest parameters, as
     :func:`decide_frame` with ``on=None``), so the engines that take these inputs are timed on
     table evaluation only. This favours the peer engines, which would otherwise need to compute
     the features per record as well.
     """
-    return frame.lazy().select(pl.col("mailer_id"), *feature_exprs(None)).collect().to_dicts()
+    return features(frame, None).collect().to_dicts()
 
 
 # --------------------------------------------------------------------------- the chain

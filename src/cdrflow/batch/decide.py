@@ -39,8 +39,20 @@ OUTPUT_COLUMNS = [
 ]
 
 
+_LINES = 3  # question 1.b has up to three lines (ReturnedMailer.q1b_earnings max_length)
+
+
 def _entry(i: int, field: str) -> pl.Expr:
-    return pl.col("q1b_earnings").list.get(i, null_on_oob=True).struct.field(field)
+    return pl.col(f"_q1b_{i}").struct.field(field)
+
+
+def features(frame: pl.LazyFrame | pl.DataFrame, on: dt.date | None = None) -> pl.LazyFrame:
+    """``mailer_id`` and the decision tables' inputs (the features) of every mailer of ``frame``.
+
+    The three earnings lines are taken out of the list once (``_q1b_0..2``) and read by field after.
+    """
+    lines = [pl.col("q1b_earnings").list.get(i, null_on_oob=True).alias(f"_q1b_{i}") for i in range(_LINES)]
+    return frame.lazy().with_columns(lines).select(pl.col("mailer_id"), *feature_exprs(on))
 
 
 def feature_exprs(on: dt.date | None) -> list[pl.Expr]:
@@ -49,7 +61,7 @@ def feature_exprs(on: dt.date | None) -> list[pl.Expr]:
     limit = param(limit_name, on)
     rp = pl.col("report_period_start")
     informative, counting, at_or_above, positive = [], [], [], []
-    for i in range(3):
+    for i in range(_LINES):
         began, ended, earn = _entry(i, "work_began"), _entry(i, "work_ended"), _entry(i, "monthly_earnings")
         info = began.is_not_null() | ended.is_not_null() | earn.is_not_null()
         count = info & (ended.is_null() | (ended >= rp))
@@ -113,9 +125,13 @@ def feature_exprs(on: dt.date | None) -> list[pl.Expr]:
 
 
 def decide_frame(frame: pl.LazyFrame | pl.DataFrame, on: dt.date | None = None) -> pl.LazyFrame:
-    """Decide every mailer of ``frame``; returns the columns of :data:`OUTPUT_COLUMNS`."""
+    """Decide every mailer of ``frame``; returns the columns of :data:`OUTPUT_COLUMNS` and ``rule_ids``."""
+    return _chain(features(frame, on), ["mailer_id"])
+
+
+def _chain(lf: pl.LazyFrame, keep: list[str]) -> pl.LazyFrame:
+    """The five tables in evaluation order over the feature columns: ``keep`` and every output."""
     t = tables()
-    lf = frame.lazy().select(pl.col("mailer_id"), *feature_exprs(on))
     work = t["work_activity"].polars_outputs()
     lf = lf.with_columns(work["work_issue"], work["work_activity__rule"])
     act = t["actionable"].polars_outputs()
@@ -138,7 +154,7 @@ def decide_frame(frame: pl.LazyFrame | pl.DataFrame, on: dt.date | None = None) 
         parts += [pl.lit(f"{' ' if i else ''}{name}:"), pl.col(f"{name}__rule")]
     rule_ids = pl.concat_str(parts).alias("rule_ids")
     return lf.select(
-        pl.col("mailer_id"),
+        *keep,
         pl.col("outcome"),
         pl.col("actionable"),
         pl.col("actionable_reason"),

@@ -135,25 +135,25 @@ class ChunkResult:
 
 
 def arrow_chunk(data: Any, first_line: int) -> RawChunk:
-    """A RecordBatch or Table of a file's rows as a RawChunk; ``first_line`` is its first row number (1-based)."""
-    frame = pl.from_arrow(data)
+    """A RecordBatch or Table (or Polars frame) of a file's rows as a RawChunk; ``first_line`` is the
+    first row's number (1-based)."""
+    frame = data if isinstance(data, pl.DataFrame) else pl.from_arrow(data)
     assert isinstance(frame, pl.DataFrame)
-    lines = list(range(first_line, first_line + data.num_rows))
+    lines = list(range(first_line, first_line + frame.height))
 
     def records(pos: list[int]) -> list[Any]:
-        return data.take(pos).to_pylist() if pos else []  # only the file's columns: absent means default
+        return frame[pos].to_dicts() if pos else []  # only the file's columns: absent means default
 
     return RawChunk(lines, conform(frame), records)
 
 
 def parquet_chunks(path: Path, size: int) -> Iterator[RawChunk]:
-    """Row groups streamed in batches of ``size`` rows; a record's "line" is its 1-based row number."""
-    import pyarrow.parquet as pq
-
+    """The file streamed by Polars in batches of about ``size`` rows; a record's "line" is its 1-based
+    row number."""
     start = 0
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=size):
-        yield arrow_chunk(batch, start + 1)
-        start += batch.num_rows
+    for frame in pl.scan_parquet(path).collect_batches(chunk_size=size):
+        yield arrow_chunk(frame, start + 1)
+        start += frame.height
 
 
 def jsonl_chunks(path: Path, size: int) -> Iterator[RawChunk]:
@@ -242,7 +242,47 @@ _MIN_PART = 4
 
 
 def read_chunks(path: Path, size: int) -> Iterator[RawChunk]:
-    return parquet_chunks(path, size) if path.suffix.lower() == ".parquet" else jsonl_chunks(path, size)
+    """The file's chunks, read one ahead in a thread while the current one is decided."""
+    chunks = parquet_chunks(path, size) if path.suffix.lower() == ".parquet" else jsonl_chunks(path, size)
+    return prefetch(chunks)
+
+
+def prefetch(items: Iterator[Any], depth: int = 1) -> Iterator[Any]:
+    """Run ``items`` in a background thread, ``depth`` items ahead (Polars and Arrow release the GIL
+    while they read, so reading overlaps deciding). An error in the thread is raised here, in order."""
+    import queue
+    import threading
+
+    q: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        q.put(("item", item), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(("done", None))
+        except BaseException as exc:  # handed to the consumer, raised there
+            q.put(("error", exc))
+
+    thread = threading.Thread(target=run, name="cdrflow-read", daemon=True)
+    thread.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "done":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        stop.set()
 
 
 class SeenIds:
@@ -306,12 +346,17 @@ def parquet_duplicates(path: Path) -> FirstValid:
     scan = pl.scan_parquet(path)
     if "mailer_id" not in scan.collect_schema() or scan.collect_schema()["mailer_id"] != pl.String:
         return FirstValid({})  # no record has a valid id: all are rejected anyway
-    key = pl.col("mailer_id").str.replace_all(_ID_EDGE, "")
-    repeated = (scan.select(key.alias("k")).group_by("k").agg(pl.len()).filter(pl.col("len") > 1)
-                .select("k").collect(engine="streaming")["k"])
-    if repeated.is_empty():
+    raw = pl.col("mailer_id")
+    # the key strips only ids that have something to strip (few); a 64-bit hash of it finds the
+    # repeats cheaply, and a collision only adds a candidate, which the exact step below clears
+    key = pl.when(raw.str.contains(_ID_EDGE)).then(raw.str.replace_all(_ID_EDGE, "")).otherwise(raw)
+    hashed = key.hash(seed=455)
+    hashes = scan.select(hashed.alias("h")).collect()["h"]
+    if hashes.n_unique() == hashes.len():  # the usual file: every id once
         return FirstValid({})
-    rows = (scan.with_row_index("_line", offset=1).filter(key.is_in(repeated.implode()))
+    ordered = hashes.sort()
+    repeated = ordered.filter(ordered == ordered.shift(1)).unique()
+    rows = (scan.with_row_index("_line", offset=1).filter(hashed.is_in(repeated.implode()))
             .collect(engine="streaming"))
     first: dict[str, int] = {}
     lines = rows["_line"].to_list()
@@ -333,7 +378,7 @@ def decide_chunk(chunk: RawChunk, on: dt.date | None, duplicates: SeenIds | Firs
     n = len(chunk.lines)
     line_col = pl.Series("_line", chunk.lines, dtype=pl.Int64)
     if chunk.frame is not None:
-        flagged = chunk.frame.with_columns(line_col, surely_valid())
+        flagged = chunk.frame.lazy().with_columns(line_col, surely_valid()).collect()
         fast = flagged.filter(pl.col("_surely_valid")).select(list(VALID_SCHEMA))
         slow = flagged.select(pl.arg_where(~pl.col("_surely_valid"))).to_series().to_list()
     else:
@@ -351,7 +396,13 @@ def decide_chunk(chunk: RawChunk, on: dt.date | None, duplicates: SeenIds | Firs
 def _decide(valid: pl.DataFrame, rejects: list[Reject], on: dt.date | None) -> pl.DataFrame:
     """Decide valid rows grouped by the policy date (a record's own, else ``on``), in line order."""
     frames: list[pl.DataFrame] = []
-    groups = valid.partition_by("decision_date", as_dict=True, maintain_order=True) if valid.height else {}
+    dates = valid["decision_date"]
+    if valid.height == 0:
+        groups: dict[Any, pl.DataFrame] = {}
+    elif dates.null_count() == valid.height:  # the usual file: no record names its own date
+        groups = {(None,): valid}
+    else:
+        groups = valid.partition_by("decision_date", as_dict=True, maintain_order=True)
     for (date_text,), rows in groups.items():
         when = dt.date.fromisoformat(date_text) if date_text else on
         try:
@@ -370,7 +421,7 @@ def _decide(valid: pl.DataFrame, rejects: list[Reject], on: dt.date | None) -> p
         empty = pl.DataFrame(schema=MAILER_SCHEMA)
         decisions = decide_frame(empty, None).collect().with_columns(
             pl.Series("_line", [], dtype=pl.Int64), pl.lit("").alias("policy_version"))
-    return decisions.with_columns(alert_text_expr())
+    return decisions
 
 
 def iter_decided(
@@ -398,7 +449,7 @@ def decide_file(
         frames.append(r.decisions)
         rejects.extend(r.rejects)
     decisions = pl.concat(frames) if frames else _empty_decisions(on)
-    return BatchResult(read, decisions.drop("_line"), rejects)
+    return BatchResult(read, decisions.drop("_line").with_columns(alert_text_expr()), rejects)
 
 
 def write_result(result: BatchResult, out_dir: Path) -> dict[str, Path]:
@@ -490,14 +541,22 @@ def decide_stream(
     counts: list[pl.DataFrame] = []
     writer: Any = None
     first = True
-    with rej_path.open("w", encoding="utf-8") as rej_fh, output.open("wb") as out_fh:
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    pending: Future[Any] | None = None
+    with (rej_path.open("w", encoding="utf-8") as rej_fh, output.open("wb") as out_fh,
+          ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdrflow-write") as pool):
         for r in iter_decided(path, on, chunk_size=chunk_size, progress=progress):
             read, decided, rejected = read + r.read, decided + r.decisions.height, rejected + len(r.rejects)
             for rej in r.rejects:
                 rej_fh.write(json.dumps(rej.as_dict()) + "\n")
             counts.append(r.decisions.group_by("outcome", "alert_type", "alert_message").agg(pl.len().alias("count")))
-            writer = _append(out_fh, suffix, _flat(r.decisions), writer, first)
+            if pending is not None:  # one chunk is written while the next is decided; order is kept
+                writer = pending.result()
+            pending = pool.submit(_append, out_fh, suffix, _flat(r.decisions), writer, first)
             first = False
+        if pending is not None:
+            writer = pending.result()
         if first:  # an empty input still gets a well-formed, empty output
             writer = _append(out_fh, suffix, _flat(_empty_decisions(on)), writer, True)
         if writer is not None:
@@ -521,7 +580,7 @@ def _append(out_fh: Any, suffix: str, flat: pl.DataFrame, writer: Any, first: bo
     if suffix == ".parquet":
         import pyarrow.parquet as pq
 
-        table = flat.to_arrow()
+        table = flat.to_arrow(compat_level=pl.CompatLevel.newest())  # string views: no copy
         if writer is None:
             writer = pq.ParquetWriter(out_fh, table.schema)
         writer.write_table(table.cast(writer.schema))

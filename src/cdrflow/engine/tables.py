@@ -166,23 +166,28 @@ class DecisionTable:
 
     # ------------------------------------------------------------ vectorized
     def polars_outputs(self, columns: Mapping[str, pl.Expr] | None = None) -> dict[str, pl.Expr]:
-        """One ``when/then`` chain per output (plus ``<name>__rule``), FIRST hit order.
+        """Each output (plus ``<name>__rule``) as a Polars expression, FIRST hit order.
 
-        ``columns`` maps input names to expressions; by default ``pl.col(name)``.
-        Records that match no row get null, which a caller treats as a gap.
+        The rows' conditions form one ``when/then`` chain giving the position of the first row that
+        matches (evaluated once: the same expression in every output is one common subexpression);
+        each output is that row's value, gathered by position. ``columns`` maps input names to
+        expressions; by default ``pl.col(name)``. Records that match no row get null, which a
+        caller treats as a gap.
         """
         cols = {v.name: (columns or {}).get(v.name, pl.col(v.name)) for v in self.inputs}
-        preds = [self._polars_predicate(rule, cols) for rule in self.rules]
+        chain: Any = None
+        for i, rule in enumerate(self.rules):
+            pred = self._polars_predicate(rule, cols)
+            hit = pl.lit(i, pl.UInt32)
+            chain = pl.when(pred).then(hit) if chain is None else chain.when(pred).then(hit)
+        first = chain.otherwise(pl.lit(None, pl.UInt32))
         result: dict[str, pl.Expr] = {}
         targets: list[tuple[str, list[Any]]] = [
             (o.name, [r.outputs[o.name] for r in self.rules]) for o in self.outputs
         ]
         targets.append((f"{self.name}__rule", [r.id for r in self.rules]))
         for out_name, values in targets:
-            chain: Any = None
-            for pred, value in zip(preds, values, strict=True):
-                chain = pl.when(pred).then(pl.lit(value)) if chain is None else chain.when(pred).then(pl.lit(value))
-            result[out_name] = chain.otherwise(pl.lit(None)).alias(out_name)
+            result[out_name] = pl.lit(pl.Series(values)).gather(first).alias(out_name)
         return result
 
     @staticmethod
