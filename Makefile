@@ -28,7 +28,8 @@ test: lint typecheck unit
 
 # Benchmarks are not tests: they write bench/results*.md with the machine and the command.
 bench: $(STAMP)
-	$(BIN)/python -m bench.bench_decide 200000
+	$(BIN)/python -m pip install --quiet -e ".[dev,bench]"
+	$(BIN)/python -m bench.bench_batch --counts 2000000,20000000
 	$(BIN)/python -m bench.bench_lifecycle --count 1000000 --backends sqlite,postgresql
 
 clean:

@@ -116,6 +116,23 @@ def test_decide_writes_flat_columns_by_suffix_and_reconciles(tmp_path: Path, suf
     assert json.loads(first["policy_version"])["source"].startswith("DI 40502.001")
 
 
+def test_decide_on_a_local_dask_cluster_writes_what_the_single_process_run_writes(tmp_path: Path) -> None:
+    from cdrflow.batch.schema import MAILER_SCHEMA
+    from cdrflow.simulate.mailers import generate
+
+    src = tmp_path / "in.parquet"
+    pl.DataFrame(list(generate(1200, seed=12, bad_share=0.05)), schema=MAILER_SCHEMA).write_parquet(
+        src, row_group_size=300)
+    one = run("decide", str(src), "-o", str(tmp_path / "one.csv"))
+    many = run("decide", str(src), "-o", str(tmp_path / "many.csv"), "--dask", "local")
+    assert one.returncode == 0 and many.returncode == 0, many.stderr
+    assert (tmp_path / "many.csv").read_bytes() == (tmp_path / "one.csv").read_bytes()
+    assert (tmp_path / "many.rejects.jsonl").read_text() == (tmp_path / "one.rejects.jsonl").read_text()
+    assert "read 1,200, decided" in many.stdout
+    p = run("decide", str(tmp_path / "one.csv"), "-o", str(tmp_path / "x.csv"), "--dask", "local")
+    assert p.returncode == 2 and "Parquet" in p.stderr
+
+
 def test_decide_unreadable_input_is_exit_2(tmp_path: Path) -> None:
     bad = tmp_path / "broken.parquet"
     bad.write_bytes(b"not a parquet file")
