@@ -154,3 +154,16 @@ def test_streaming_reads_parquet_input_and_handles_an_empty_file(tmp_path: Path)
     s = decide_stream(empty, tmp_path / "e.parquet")
     assert (s.read, s.decided, s.rejected) == (0, 0, 0)
     assert pl.read_parquet(tmp_path / "e.parquet").height == 0
+
+
+def test_word_count_splits_where_the_per_record_calc_splits() -> None:
+    """Remarks of 30/31 words whose separators differ between Python's and Rust's idea of space
+    (the C0 separators \\x1c-\\x1f, no-break and line separators) are counted alike."""
+    recs = []
+    for i, sep in enumerate([" ", "\x1c", "\x1f", "\u00a0", "\u2028", "\x85", "\t", "\u200b"]):
+        for n in (30, 31):
+            rec = dict(next(iter(generate(1, seed=i))))
+            rec["mailer_id"] = f"W{i}-{n}"
+            rec["remarks"] = {"text": sep.join(["pain"] * n), "relevant": True, "subject": "MEDICAL"}
+            recs.append(rec)
+    assert batch(recs) == [per_record(r) for r in recs]

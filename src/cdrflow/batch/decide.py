@@ -82,7 +82,7 @@ def feature_exprs(on: dt.date | None) -> list[pl.Expr]:
     )
     rem_text = pl.col("remarks").struct.field("text")
     rem_relevant = pl.col("remarks").struct.field("relevant").fill_null(False)
-    words = rem_text.str.extract_all(r"\S+").list.len()
+    words = rem_text.str.count_matches(r"[^\s\x1c-\x1f]+")  # Python's \S: Rust's \s lacks \x1c-\x1f
     lengthy = rem_relevant & (
         (words > int(limit["words"])) | (rem_text.str.len_chars() > int(limit["characters"]))
     )
