@@ -11,6 +11,9 @@ rejects); this module does no validation.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from functools import cache
+from typing import Any
 
 import polars as pl
 
@@ -52,7 +55,9 @@ def features(frame: pl.LazyFrame | pl.DataFrame, on: dt.date | None = None) -> p
     The three earnings lines are taken out of the list once (``_q1b_0..2``) and read by field after.
     """
     lines = [pl.col("q1b_earnings").list.get(i, null_on_oob=True).alias(f"_q1b_{i}") for i in range(_LINES)]
-    return frame.lazy().with_columns(lines).select(pl.col("mailer_id"), *feature_exprs(on))
+    enums = _enums()
+    feats = [e.cast(enums[e.meta.output_name()]) if e.meta.output_name() in enums else e for e in feature_exprs(on)]
+    return frame.lazy().with_columns(lines).select(pl.col("mailer_id"), *feats)
 
 
 def feature_exprs(on: dt.date | None) -> list[pl.Expr]:
@@ -129,43 +134,83 @@ def decide_frame(frame: pl.LazyFrame | pl.DataFrame, on: dt.date | None = None) 
     return _chain(features(frame, on), ["mailer_id"])
 
 
+@cache
+def _enums() -> dict[str, pl.Enum]:
+    """Each text input of the tables as an Enum of its domain (the union over the tables that read
+    it): conditions then compare small integers, not strings."""
+    domains: dict[str, set[str]] = {}
+    for table in tables().values():
+        for var in table.inputs:
+            if var.domain and all(isinstance(x, str) for x in var.domain):
+                domains.setdefault(var.name, set()).update(str(x) for x in var.domain)
+    return {name: pl.Enum(sorted(values)) for name, values in domains.items()}
+
+
+@cache
+def _rule_id_texts() -> tuple[list[int], pl.Series]:
+    """``rule_ids`` for every combination of fired rows, and the stride of each table's position."""
+    t = [tables()[name] for name in RULE_TABLES]
+    strides: list[int] = []
+    n = 1
+    for table in reversed(t):
+        strides.insert(0, n)
+        n *= len(table.rules)
+    texts = [" ".join(f"{table.name}:{rule.id}" for table, rule in zip(t, combo, strict=True))
+             for combo in itertools.product(*(table.rules for table in t))]
+    return strides, pl.Series(texts, dtype=pl.String)
+
+
+def _none(value: Any) -> Any:
+    return None if value == "NONE" else value
+
+
 def _chain(lf: pl.LazyFrame, keep: list[str]) -> pl.LazyFrame:
-    """The five tables in evaluation order over the feature columns: ``keep`` and every output."""
+    """The five tables in evaluation order over the feature columns: ``keep`` and every output.
+
+    Each table adds the position of its first matching row (``<table>__hit``); outputs are gathered
+    by it, with the alert's "NONE" as null and message 0 as null (the flat output's terms), and
+    ``rule_ids`` is gathered once from the combination of the five positions.
+    """
     t = tables()
-    work = t["work_activity"].polars_outputs()
-    lf = lf.with_columns(work["work_issue"], work["work_activity__rule"])
-    act = t["actionable"].polars_outputs()
-    lf = lf.with_columns(act["actionable"], act["reason"].alias("actionable_reason"), act["actionable__rule"])
-    rec = t["automated_recommendation"].polars_outputs()
-    lf = lf.with_columns(rec["recommendation"], rec["automated_recommendation__rule"])
-    sig = t["significant_responses"].polars_outputs()
-    lf = lf.with_columns(sig["significant"], sig["significant_responses__rule"])
-    route = t["pc_review_routing"].polars_outputs(
-        {
-            "work_reported": pl.col("work_issue") | pl.col("work_mentioned"),
-            "remarks_or_attachments": pl.col("relevant_remarks") | pl.col("relevant_attachments"),
-        }
-    )
-    lf = lf.with_columns(*(route[k] for k in ("outcome", "alert_type", "message", "reviewer", "recommended_action",
-                                              "pc_review_routing__rule")))
-    none_to_null = {"NONE": None}
-    parts: list[pl.Expr] = []
-    for i, name in enumerate(RULE_TABLES):  # one string, built in one pass (a list column costs 20x more)
-        parts += [pl.lit(f"{' ' if i else ''}{name}:"), pl.col(f"{name}__rule")]
-    rule_ids = pl.concat_str(parts).alias("rule_ids")
+    enums = _enums()
+
+    def hit(name: str, columns: dict[str, pl.Expr] | None = None) -> pl.Expr:
+        return t[name].polars_first_hit(columns).alias(f"{name}__hit")
+
+    def value(name: str, output: str, alias: str, convert: Any = None, dtype: Any = None) -> pl.Expr:
+        return t[name].polars_value(pl.col(f"{name}__hit"), output, convert, dtype).alias(alias)
+
+    lf = lf.with_columns(hit("work_activity"))
+    lf = lf.with_columns(value("work_activity", "work_issue", "work_issue"))
+    lf = lf.with_columns(hit("actionable"))
+    lf = lf.with_columns(value("actionable", "actionable", "actionable"),
+                         value("actionable", "reason", "actionable_reason"))
+    lf = lf.with_columns(hit("automated_recommendation"))
+    lf = lf.with_columns(value("automated_recommendation", "recommendation", "recommendation",
+                               dtype=enums.get("recommendation")))
+    lf = lf.with_columns(hit("significant_responses"))
+    lf = lf.with_columns(value("significant_responses", "significant", "significant"))
+    lf = lf.with_columns(hit("pc_review_routing", {
+        "work_reported": pl.col("work_issue") | pl.col("work_mentioned"),
+        "remarks_or_attachments": pl.col("relevant_remarks") | pl.col("relevant_attachments"),
+    }))
+    strides, texts = _rule_id_texts()
+    combo: pl.Expr = pl.lit(0, pl.UInt64)
+    for name, stride in zip(RULE_TABLES, strides, strict=True):
+        combo = combo + pl.col(f"{name}__hit").cast(pl.UInt64) * stride
     return lf.select(
         *keep,
-        pl.col("outcome"),
+        value("pc_review_routing", "outcome", "outcome"),
         pl.col("actionable"),
         pl.col("actionable_reason"),
-        pl.col("alert_type").replace(none_to_null),
-        pl.when(pl.col("message") > 0).then(pl.col("message")).otherwise(None).cast(pl.Int64).alias("alert_message"),
-        pl.col("reviewer").replace(none_to_null).alias("alert_reviewer"),
-        pl.col("recommended_action").replace(none_to_null).alias("alert_recommended_action"),
-        pl.col("recommendation").alias("automated_recommendation"),
+        value("pc_review_routing", "alert_type", "alert_type", _none, pl.String),
+        value("pc_review_routing", "message", "alert_message", lambda m: int(m) or None, pl.Int64),
+        value("pc_review_routing", "reviewer", "alert_reviewer", _none, pl.String),
+        value("pc_review_routing", "recommended_action", "alert_recommended_action", _none, pl.String),
+        pl.col("recommendation").cast(pl.String).alias("automated_recommendation"),
         pl.col("significant").alias("significant_responses"),
         pl.col("work_issue"),
-        rule_ids,
+        pl.lit(texts).gather(combo).alias("rule_ids"),
     )
 
 

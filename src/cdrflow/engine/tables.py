@@ -23,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,27 +168,35 @@ class DecisionTable:
     def polars_outputs(self, columns: Mapping[str, pl.Expr] | None = None) -> dict[str, pl.Expr]:
         """Each output (plus ``<name>__rule``) as a Polars expression, FIRST hit order.
 
-        The rows' conditions form one ``when/then`` chain giving the position of the first row that
-        matches (evaluated once: the same expression in every output is one common subexpression);
-        each output is that row's value, gathered by position. ``columns`` maps input names to
-        expressions; by default ``pl.col(name)``. Records that match no row get null, which a
-        caller treats as a gap.
+        Every output is the value of the first matching row, gathered by :meth:`polars_first_hit`
+        (the same expression in every output, so Polars evaluates it once). ``columns`` maps input
+        names to expressions; by default ``pl.col(name)``. Records that match no row get null,
+        which a caller treats as a gap.
         """
+        first = self.polars_first_hit(columns)
+        result = {o.name: self.polars_value(first, o.name).alias(o.name) for o in self.outputs}
+        result[f"{self.name}__rule"] = self.polars_value(first, None).alias(f"{self.name}__rule")
+        return result
+
+    def polars_first_hit(self, columns: Mapping[str, pl.Expr] | None = None) -> pl.Expr:
+        """The position (UInt32) of the first row whose conditions hold, null when none does."""
         cols = {v.name: (columns or {}).get(v.name, pl.col(v.name)) for v in self.inputs}
         chain: Any = None
         for i, rule in enumerate(self.rules):
             pred = self._polars_predicate(rule, cols)
             hit = pl.lit(i, pl.UInt32)
             chain = pl.when(pred).then(hit) if chain is None else chain.when(pred).then(hit)
-        first = chain.otherwise(pl.lit(None, pl.UInt32))
-        result: dict[str, pl.Expr] = {}
-        targets: list[tuple[str, list[Any]]] = [
-            (o.name, [r.outputs[o.name] for r in self.rules]) for o in self.outputs
-        ]
-        targets.append((f"{self.name}__rule", [r.id for r in self.rules]))
-        for out_name, values in targets:
-            result[out_name] = pl.lit(pl.Series(values)).gather(first).alias(out_name)
-        return result
+        first: pl.Expr = chain.otherwise(pl.lit(None, pl.UInt32))
+        return first
+
+    def polars_value(self, position: pl.Expr, output: str | None,
+                     convert: Callable[[Any], Any] | None = None, dtype: Any = None) -> pl.Expr:
+        """Output ``output`` (None: the row id) of the row at ``position``, each value passed
+        through ``convert`` once per row of the table (not per record)."""
+        values = [r.id if output is None else r.outputs[output] for r in self.rules]
+        if convert is not None:
+            values = [convert(v) for v in values]
+        return pl.lit(pl.Series(values, dtype=dtype)).gather(position)
 
     @staticmethod
     def _polars_predicate(rule: Rule, cols: Mapping[str, pl.Expr]) -> pl.Expr:
