@@ -550,7 +550,8 @@ def decide_stream(
             read, decided, rejected = read + r.read, decided + r.decisions.height, rejected + len(r.rejects)
             for rej in r.rejects:
                 rej_fh.write(json.dumps(rej.as_dict()) + "\n")
-            counts.append(r.decisions.group_by("outcome", "alert_type", "alert_message").agg(pl.len().alias("count")))
+            counts.append(r.decisions.lazy().group_by("outcome", "alert_type", "alert_message")
+                          .agg(pl.len().alias("count")).collect())
             if pending is not None:  # one chunk is written while the next is decided; order is kept
                 writer = pending.result()
             pending = pool.submit(_append, out_fh, suffix, _flat(r.decisions), writer, first)
