@@ -172,7 +172,7 @@ def jsonl_chunks(path: Path, size: int) -> Iterator[RawChunk]:
         data = b"\n".join(part)
         try:
             table = pj.read_json(io.BytesIO(data), parse_options=opts,
-                                 read_options=pj.ReadOptions(block_size=max(len(data) + 1, 1 << 20)))
+                                 read_options=pj.ReadOptions(block_size=8 << 20))  # blocks parse in parallel
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
         if table.num_rows != len(part):  # one object per line, never two
