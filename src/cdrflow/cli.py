@@ -27,7 +27,7 @@ err = Console(stderr=True)
 
 
 def _registry() -> Any:
-    from cdrflow.policy.mailer.calcs import REGISTRY
+    from cdrflow.policy.calcs import REGISTRY
 
     return REGISTRY
 

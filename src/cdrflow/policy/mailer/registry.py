@@ -1,7 +1,7 @@
-"""The registry of DI 40502.001 calcs (``cdrflow calc --list``)."""
+"""The DI 40502.001 calcs register in the one policy registry (:mod:`cdrflow.policy.registry`)."""
 
 from __future__ import annotations
 
-from cdrflow.engine.calc import Registry
+from cdrflow.policy.registry import REGISTRY
 
-REGISTRY = Registry()
+__all__ = ["REGISTRY"]
