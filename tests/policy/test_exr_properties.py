@@ -91,3 +91,15 @@ def test_not_same_or_related_is_denied_before_anything_else_but_return_to_work(i
 @settings(max_examples=100, deadline=None)
 def test_same_input_same_answer(inp: dict[str, Any]) -> None:
     assert REGISTRY["exr-determination"].run(inp) == REGISTRY["exr-determination"].run(inp)
+
+
+@given(exr_inputs(), st.sampled_from([None, "LISTING", "MEDICAL_VOCATIONAL"]), st.booleans(), st.booleans())
+@settings(max_examples=150, deadline=None)
+def test_facts_the_policy_calls_irrelevant_change_nothing(
+    inp: dict[str, Any], basis: str | None, obsolete: bool, screen_out: bool
+) -> None:
+    """C.1 (listing or medical-vocational basis), C.3 (obsolete listing), D NOTE (screen-out)."""
+    plain = REGISTRY["exr-determination"].run(inp)
+    given_ = REGISTRY["exr-determination"].run(
+        {**inp, "cpd_basis": basis, "cpd_listing_obsolete": obsolete, "cdr_screen_out_would_apply": screen_out})
+    assert (given_["outcome"], given_["moe"], given_["months"]) == (plain["outcome"], plain["moe"], plain["months"])

@@ -137,6 +137,12 @@ class ExrInput(BaseModel):
                                          "yet made")
     prior_folder_missing: bool = False
     as_of: dt.date = Field(description="determination date: picks the version of DI 28057.015 in force")
+    # Facts the policy says do not matter; given, they are acknowledged with their passage and change nothing.
+    cpd_basis: Literal["LISTING", "MEDICAL_VOCATIONAL"] | None = Field(
+        default=None, description="basis of the CPD; irrelevant to the same-or-related finding (C.1)")
+    cpd_listing_obsolete: bool = Field(default=False, description="the CPD listing is now obsolete; irrelevant (C.3)")
+    cdr_screen_out_would_apply: bool = Field(
+        default=False, description="a CDR would be screened out (e.g. HIV, DI 28003.005C); not for EXR (D NOTE)")
 
 
 class Reason(BaseModel):
@@ -235,9 +241,19 @@ def exr_determination(inp: ExrInput, explain: Explain) -> ExrDetermination:
                 "the CPD impairment: EXR is denied and no medical improvement determination is made")
         return ans.done("DENIED")
     if inp.same_or_related:
-        ans.why("same-or-related", "DI 28057.015C",
-                "the current impairment is the same as or related to the CPD impairment (anatomy or type of "
-                "disease, not severity; the CPD's basis and an obsolete listing do not matter)")
+        ans.why("same-or-related", "DI 28057.015C; C.2",
+                "the current impairment is the same as or related to the CPD impairment (in anatomy or type of "
+                "disease, not severity)")
+    if inp.cpd_basis is not None:
+        ans.why("cpd-basis-irrelevant", "DI 28057.015C.1",
+                f"the CPD rested on a {inp.cpd_basis.lower().replace('_', '-')} basis; whether a listing or a "
+                "medical-vocational allowance is irrelevant to the finding")
+    if inp.cpd_listing_obsolete:
+        ans.why("obsolete-listing-irrelevant", "DI 28057.015C.3",
+                "the CPD listing is now obsolete; that is irrelevant to the same-or-related finding")
+    if inp.cdr_screen_out_would_apply:
+        ans.why("no-screen-out", f"DI 28057.015D NOTE ({tn})",
+                "CDR screen-out policies do not apply to EXR cases: the DDS makes a medical determination")
 
     # B, D. Under a disability under MIRS in the month of the request.
     if inp.mirs_met_from is None:
