@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cdrflow import cli_exr as _exr
 from cdrflow import cli_lifecycle as _lifecycle
 from cdrflow.cli_lifecycle import progress_bar
 from cdrflow.engine.errors import InputError, PolicyError
@@ -22,6 +23,7 @@ app = typer.Typer(help="cdrflow: the CDR mailer (DI 40502.001) as cited, executa
 tables_app = typer.Typer(help="Inspect, check and export the decision tables.", no_args_is_help=True)
 app.add_typer(tables_app, name="tables")
 _lifecycle.register(app)
+_exr.register(app)
 out = Console()
 err = Console(stderr=True)
 

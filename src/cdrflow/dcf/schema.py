@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 metadata = MetaData(
@@ -176,4 +177,52 @@ ingest_runs = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
     Column("counts", Text),
+)
+
+# ---- DI 28057.015: expedited reinstatement (EXR) cases ------------------------------------------
+# A case is the facts the FO develops (the request month, the SSA-823's SGA and non-SGA months, the
+# BTM, the CPD) plus current state; ``exr_findings`` is the append-only record of who found what,
+# in order (development complete, "same as or related", MIRS per month, return to work, the
+# determination). Database triggers refuse UPDATE and DELETE on it (migration 0004), as for
+# ``events``. JSON columns hold canonical JSON text (``store.dumps``).
+
+exr_cases = Table(
+    "exr_cases",
+    metadata,
+    Column("case_id", BigId, primary_key=True, autoincrement=True),
+    Column("ssn", String(9), nullable=False, index=True),
+    Column("title", String(3), nullable=False),  # T2 | T16
+    Column("request_month", String(7), nullable=False),  # YYYY-MM: the month of the EXR request (filing month)
+    Column("filing", Text, nullable=False),  # JSON: {"date", "fo"} as the FO develops it (SSA-454 / SSA-823)
+    Column("btm", String(7), nullable=False),  # benefit termination month of the previous entitlement
+    Column("cpd", Text),  # JSON: {"date", "impairments", "basis", "listing", "listing_obsolete"}; null if unknown
+    Column("alleged_impairments", Text, nullable=False),  # JSON list of strings
+    Column("prior_folder_missing", Boolean, nullable=False),
+    Column("sga_months", Text, nullable=False),  # JSON list of YYYY-MM (SSA-823)
+    Column("non_sga_months", Text, nullable=False),  # JSON list of YYYY-MM (SSA-823)
+    Column("state", String(16), nullable=False, index=True),
+    Column("outcome", String(16)),  # ENTITLED | DENIED | TECHNICAL_DENIAL once determined
+    Column("moe", String(7)),  # month of entitlement (T2) or eligibility (T16)
+    Column("version", Integer, nullable=False),
+    Column("opened_by", String(64), nullable=False),  # NAME:ROLE
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("ssn", "title", "request_month", name="uq_exr_cases_request"),
+)
+
+exr_findings = Table(
+    "exr_findings",
+    metadata,
+    Column("finding_id", BigId, primary_key=True, autoincrement=True),
+    Column("case_id", BigId, ForeignKey("exr_cases.case_id"), nullable=False, index=True),
+    # step: DEVELOPMENT_COMPLETE | SAME_OR_RELATED | MIRS | RETURN_TO_WORK | DETERMINATION
+    Column("step", String(24), nullable=False),
+    Column("month", String(7)),  # MIRS: the month the finding is for
+    Column("payload", Text, nullable=False),  # JSON: the finding (and for MIRS/DETERMINATION the calc's answer)
+    Column("development_complete", Boolean, nullable=False),  # was development complete when it was made (C NOTE)
+    Column("case_version", Integer, nullable=False),  # the case version the finding was made at
+    Column("actor", String(64), nullable=False),
+    Column("actor_role", String(16), nullable=False),
+    Column("policy_version", Text),  # JSON: the calc's policy_version (MIRS, DETERMINATION)
+    Column("at", DateTime(timezone=True), nullable=False),
 )

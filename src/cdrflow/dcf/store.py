@@ -28,9 +28,10 @@ ROLES: dict[str, str] = {
     "FLC": "Folder Location Clerk, PCs 1-6 (E.4.b)",
     "BET": "Benefit Earnings Technician, PC-7 (G.4.a, J.2.c)",
     "DT": "Disability Technician, PCs 1-6 (G.4.a, J.2.c)",
-    "DE": "Disability Examiner (G.5, J.2)",
-    "DEC": "Disability Examiner Consultant (G.5, J.2)",
-    "DC": "Disability Consultant (G.5, J.2)",
+    "DE": "Disability Examiner (DI 40502.001G.5, J.2; EXR findings, DI 28057.015C, D)",
+    "DEC": "Disability Examiner Consultant (DI 40502.001G.5, J.2; EXR findings, DI 28057.015C, D)",
+    "DC": "Disability Consultant (DI 40502.001G.5, J.2; EXR findings, DI 28057.015C, D)",
+    "FO": "Field office staff: opens EXR requests, records SGA months and returns to work (DI 28057.015E, G)",
     "MAILROOM": "PC mailroom / DPB (H.1)",
     "ANALYST": "policy analyst or auditor (read only)",
 }

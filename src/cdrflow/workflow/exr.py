@@ -1,0 +1,565 @@
+"""DI 28057.015: expedited reinstatement (EXR) cases in the DCF, finding by finding.
+
+An EXR case is what the FO develops (the request month, the BTM, the SSA-823's SGA and non-SGA
+months, the CPD, the alleged impairments) and the DDS's findings on it, each one recorded with
+who made it and when, append-only (``exr_findings``; the database refuses UPDATE and DELETE,
+migration 0004). The order of the findings is the policy's order:
+
+1. ``open_case``: the FO opens the case with the facts (E; TN 2 D.3: the SSA-823 months).
+2. ``record_development_complete``: the DDS says all necessary medical development is done.
+   The "same as or related" determination "is made when all necessary medical development has
+   been completed" (C NOTE).
+3. ``record_same_or_related``: the first criterion (A, C). With the prior medical file missing
+   the allegation is accepted (C.4): a finding of "not same or related" is refused then.
+4. ``record_mirs``: the medical improvement review standard, month by month (D). Only after a
+   "same as or related" finding: when the impairment is not same or related "a determination
+   regarding medical improvement is not needed" (A; C).
+5. ``determine``: the ``exr-determination`` calc on the case and its findings (A-G); the whole
+   answer, with the policy version, is stored as the DETERMINATION finding.
+
+``record_return_to_work`` (G) lets the FO add SGA months reported during processing.
+
+Every action names its ``Actor`` (NAME:ROLE), checks the role, reads the case, bumps the case's
+``version`` where it is still at the version read (the optimistic lock: a second examiner acting
+on the same case at the same time gets :class:`ConflictError` and writes nothing), and then
+appends its finding in the same transaction. Policy answers come from the calcs ``exr-mirs`` and
+``exr-determination`` through :data:`cdrflow.policy.calcs.REGISTRY`; nothing here decides policy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from cdrflow.dcf.schema import exr_cases, exr_findings
+from cdrflow.dcf.store import Actor, ConflictError, NotFound, Store, StoreError, Tx, dumps, now
+from cdrflow.engine.calc import validation_to_input_error
+from cdrflow.engine.errors import InputError
+from cdrflow.engine.months import Month
+from cdrflow.policy.calcs import REGISTRY
+
+SOURCE = "DI 28057.015"
+
+# Case states (exr_cases.state), in the order a case moves through them.
+OPEN = "OPEN"  # opened by the FO; the DDS is developing the medical evidence
+DEVELOPED = "DEVELOPED"  # all necessary medical development complete (C NOTE)
+RELATED = "RELATED"  # "same as or related" (C), or the allegation accepted (C.4): MIRS findings next (D)
+NOT_RELATED = "NOT_RELATED"  # clearly not same or related: no MIRS determination (A, C); deny (DI 28057.020B)
+DETERMINED = "DETERMINED"  # the exr-determination answer is recorded
+STATES = (OPEN, DEVELOPED, RELATED, NOT_RELATED, DETERMINED)
+
+# Finding steps (exr_findings.step).
+DEVELOPMENT_COMPLETE = "DEVELOPMENT_COMPLETE"
+SAME_OR_RELATED = "SAME_OR_RELATED"
+MIRS = "MIRS"
+RETURN_TO_WORK = "RETURN_TO_WORK"
+DETERMINATION = "DETERMINATION"
+STEPS = (DEVELOPMENT_COMPLETE, SAME_OR_RELATED, MIRS, RETURN_TO_WORK, DETERMINATION)
+
+FO_ROLES = frozenset({"FO"})
+"""Field office staff: open the case and record work reported during processing (E; TN 2 D.3; G).
+``FO`` must be one of :data:`cdrflow.dcf.store.ROLES` for ``--as NAME:FO`` to parse."""
+DDS_ROLES = frozenset({"DE", "DEC", "DC"})
+"""DDS disability examiner and consultants: development, "same as or related", MIRS, determination."""
+
+RETRO_MONTHS = 12
+"""MIRS findings are taken for the months of the Title II window: up to 12 months before the
+request (E, both versions) through the month after it (TN 2 E.3, E.4); earlier or later months
+cannot be a month of entitlement."""
+
+NEXT_STEP = {
+    OPEN: "DDS: complete the necessary medical development (DI 28057.015C NOTE)",
+    DEVELOPED: "DDS: make the 'same as or related' finding (DI 28057.015C)",
+    RELATED: "DDS: record MIRS findings for the request month and the non-SGA months of the window "
+             "(DI 28057.015D, E), then determine",
+    NOT_RELATED: "DDS: determine; the request is denied per DI 28057.020B and no medical improvement "
+                 "determination is made (DI 28057.015A)",
+    DETERMINED: "determined; the FO and OCO/PC issue the notice (DI 28057.015D.4 / E)",
+}
+
+
+class ExrError(StoreError):
+    """The action does not apply to the case as it is (wrong state, order or role)."""
+
+
+# ---- the facts the FO records ----------------------------------------------------------------
+
+class Filing(BaseModel):
+    """The filing as the FO develops it: the date and the office (SSA-454 remarks; SSA-823)."""
+
+    model_config = ConfigDict(extra="forbid")
+    date: dt.date | None = Field(default=None, description="filing date of the EXR request")
+    fo: str | None = Field(default=None, description="the field office (e.g. DOORS code)")
+
+
+class Cpd(BaseModel):
+    """The comparison point decision: the most recent favorable medical decision (B)."""
+
+    model_config = ConfigDict(extra="forbid")
+    date: dt.date | None = None
+    impairments: list[str] = Field(min_length=1, description="impairments that formed the basis of entitlement")
+    basis: Literal["LISTING", "MEDICAL_VOCATIONAL"] = Field(
+        description="irrelevant to the 'same as or related' finding (C.1), recorded for the file")
+    listing: str | None = Field(default=None, description="listing code, when the basis was a listing")
+    listing_obsolete: bool = Field(default=False, description="an obsolete CPD listing still applies (C.3)")
+
+
+class NewCase(BaseModel):
+    """The facts of an EXR request as the FO sends it to the DDS (E; TN 2 D.3)."""
+
+    model_config = ConfigDict(extra="forbid")
+    ssn: str = Field(pattern=r"^\d{9}$")
+    title: Literal["T2", "T16"]
+    request_month: Month
+    btm: Month
+    filing: Filing = Field(default_factory=Filing)
+    cpd: Cpd | None = None
+    alleged_impairments: list[str] = Field(min_length=1)
+    prior_folder_missing: bool = False
+    sga_months: list[Month] = Field(default_factory=list)
+    non_sga_months: list[Month] = Field(default_factory=list)
+
+
+def _check_facts(f: NewCase) -> None:
+    """Cross-field checks, each naming its field."""
+    if f.request_month < f.btm:
+        raise InputError("request_month", f"{f.request_month} is before the benefit termination month {f.btm}")
+    if f.filing.date is not None and Month.of(f.filing.date) != f.request_month:
+        raise InputError("filing.date", f"{f.filing.date} is not in the request month {f.request_month}: the "
+                         "request month is the filing month (DI 28057.015E)")
+    both = sorted(set(f.sga_months) & set(f.non_sga_months))
+    if both:
+        raise InputError("non_sga_months", f"{', '.join(map(str, both))} recorded both SGA and non-SGA")
+    if f.cpd is None and not f.prior_folder_missing:
+        raise InputError("cpd", "the CPD impairments are needed for the 'same as or related' finding "
+                         "(DI 28057.015B, C); only a missing prior folder leaves them unknown (C.4)")
+    if f.cpd is not None:
+        if f.cpd.basis != "LISTING" and (f.cpd.listing or f.cpd.listing_obsolete):
+            raise InputError("cpd.listing", "a listing is recorded only when the CPD basis is LISTING")
+        if f.cpd.listing_obsolete and not f.cpd.listing:
+            raise InputError("cpd.listing", "name the obsolete listing (DI 28057.015C.3)")
+    for i, text in enumerate(f.alleged_impairments):
+        if not text.strip():
+            raise InputError(f"alleged_impairments.{i}", "empty impairment")
+
+
+def _months(values: Iterable[Month]) -> list[str]:
+    return [str(m) for m in sorted(set(values))]
+
+
+# ---- reading ---------------------------------------------------------------------------------
+
+def _case(tx: Tx, case_id: int) -> dict[str, Any]:
+    row = tx.conn.execute(select(exr_cases).where(exr_cases.c.case_id == case_id)).mappings().first()
+    if row is None:
+        raise NotFound(f"no EXR case {case_id} in the DCF")
+    case = dict(row)
+    for col in ("filing", "cpd", "alleged_impairments", "sga_months", "non_sga_months"):
+        case[col] = json.loads(case[col]) if case[col] is not None else None
+    return case
+
+
+def _findings(tx: Tx, case_id: int) -> list[dict[str, Any]]:
+    rows = tx.conn.execute(select(exr_findings).where(exr_findings.c.case_id == case_id)
+                           .order_by(exr_findings.c.finding_id)).mappings()
+    out = []
+    for r in rows:
+        f = dict(r)
+        f["payload"] = json.loads(f["payload"])
+        f["policy_version"] = json.loads(f["policy_version"]) if f["policy_version"] else None
+        out.append(f)
+    return out
+
+
+def _latest(findings: Sequence[dict[str, Any]], step: str) -> dict[str, Any] | None:
+    hits = [f for f in findings if f["step"] == step]
+    return hits[-1] if hits else None
+
+
+def mirs_by_month(findings: Sequence[dict[str, Any]]) -> dict[Month, dict[str, Any]]:
+    """The MIRS finding in force for each month: the latest one recorded for it (earlier ones stay on file)."""
+    return {Month.parse(f["month"]): f for f in findings if f["step"] == MIRS}
+
+
+def mirs_met_from(disabled: Mapping[Month, bool], request_month: Month) -> Month | None:
+    """The first month from which the claimant is under a disability under MIRS, for ``exr-determination``.
+
+    ``disabled`` is the MIRS finding in force per month (True: under a disability). Defined as:
+
+    * ``None`` unless the **request month** has a finding and it is "disabled": the DDS must find
+      disability under MIRS in the month of the request (DI 28057.015B); a month with no finding
+      is never assumed.
+    * Otherwise the earliest *recorded* month ``m`` such that every recorded month from ``m``
+      through the request month is "disabled". Walking back from the request month over the
+      recorded months, it stops at the first "not disabled" finding; it never reaches before the
+      earliest recorded month. Unrecorded months *between* two "disabled" findings are taken as
+      disabled: the calc's ``mirs_met_from`` means "from this month on" (DI 28057.015E: the same
+      evidence that shows disability under MIRS establishes the month of entitlement).
+    * Months after the request month are ignored here (the request month decides, B).
+
+    Mr. Smith (E example): not disabled 04/04, disabled 06/04 and 09/04 -> 06/04 (so 07/04 and
+    08/04 are disabled too); with only 09/04 recorded -> 09/04.
+    """
+    if disabled.get(request_month) is not True:
+        return None
+    start = request_month
+    for m in sorted((m for m in disabled if m < request_month), reverse=True):
+        if not disabled[m]:
+            break
+        start = m
+    return start
+
+
+def _status(case: dict[str, Any], findings: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    sor = _latest(findings, SAME_OR_RELATED)
+    mirs = mirs_by_month(findings)
+    req = Month.parse(case["request_month"])
+    start = mirs_met_from({m: bool(f["payload"]["disabled"]) for m, f in mirs.items()}, req)
+    return {
+        "development_complete": _latest(findings, DEVELOPMENT_COMPLETE) is not None,
+        "same_or_related": None if sor is None else bool(sor["payload"]["finding"]),
+        "mirs": {str(m): {"disabled": f["payload"]["disabled"], "reason": f["payload"]["reason"],
+                          "finding_id": f["finding_id"], "by": f["by"]}
+                 for m, f in sorted(mirs.items())},
+        "mirs_met_from": None if start is None else str(start),
+        "next_step": NEXT_STEP[case["state"]],
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    """Dates as ISO text; timestamps in UTC (SQLite gives them back naive, PostgreSQL in the session zone)."""
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return aware.astimezone(dt.UTC).isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _view(case: dict[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any]:
+    for f in findings:
+        f["by"] = f"{f['actor']}:{f['actor_role']}"
+    det = _latest(findings, DETERMINATION)
+    return {
+        "case": {k: _jsonable(v) for k, v in case.items()},
+        "findings": [{k: _jsonable(v) for k, v in f.items()} for f in findings],
+        "status": _status(case, findings),
+        "determination": None if det is None else {
+            **det["payload"]["answer"], "as_of": det["payload"]["as_of"], "input": det["payload"]["input"],
+            "by": det["by"], "at": _jsonable(det["at"]), "finding_id": det["finding_id"]},
+    }
+
+
+def case_view(store: Store, case_id: int) -> dict[str, Any]:
+    """The case (facts, state, version), its findings in order with who and when, the status derived
+    from them (development, "same as or related", MIRS per month, ``mirs_met_from``, the next step)
+    and the latest determination: JSON-able, what ``cdrflow exr show`` and the worksheet show."""
+    with store.read() as tx:
+        return _view(_case(tx, case_id), _findings(tx, case_id))
+
+
+def list_cases(store: Store, *, state: str | None = None, ssn: str | None = None,
+               limit: int = 100) -> list[dict[str, Any]]:
+    """EXR cases, newest first, optionally of one state or SSN."""
+    stmt = select(exr_cases.c.case_id, exr_cases.c.ssn, exr_cases.c.title, exr_cases.c.request_month,
+                  exr_cases.c.btm, exr_cases.c.state, exr_cases.c.outcome, exr_cases.c.moe, exr_cases.c.version,
+                  exr_cases.c.opened_by, exr_cases.c.updated_at)
+    if state is not None:
+        if state.upper() not in STATES:
+            raise InputError("state", f"unknown state {state!r}; one of {', '.join(STATES)}")
+        stmt = stmt.where(exr_cases.c.state == state.upper())
+    if ssn is not None:
+        stmt = stmt.where(exr_cases.c.ssn == ssn)
+    stmt = stmt.order_by(exr_cases.c.case_id.desc()).limit(limit)
+    with store.read() as tx:
+        return [{k: _jsonable(v) for k, v in r.items()} for r in tx.conn.execute(stmt).mappings()]
+
+
+# ---- writing ---------------------------------------------------------------------------------
+
+def _require_role(actor: Actor, roles: frozenset[str], what: str) -> None:
+    if actor.role not in roles:
+        raise ExrError(f"{actor} may not {what}: roles {', '.join(sorted(roles))}")
+
+
+def _load(tx: Tx, case_id: int, actor: Actor, roles: frozenset[str], what: str,
+          expected_version: int | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    _require_role(actor, roles, what)
+    case = _case(tx, case_id)
+    if expected_version is not None and case["version"] != expected_version:
+        raise ConflictError(f"EXR case {case_id} is at version {case['version']}, you read version "
+                            f"{expected_version}; someone acted on it since. Reload the case and try again.")
+    findings = _findings(tx, case_id)
+    for f in findings:
+        f["by"] = f"{f['actor']}:{f['actor_role']}"
+    if case["state"] == DETERMINED:
+        det = _latest(findings, DETERMINATION)
+        assert det is not None
+        raise ExrError(f"EXR case {case_id} was determined ({case['outcome']}) by {det['by']} at {det['at']}; "
+                       "its findings are final")
+    return case, findings
+
+
+def _record(tx: Tx, case: dict[str, Any], actor: Actor, rows: Sequence[dict[str, Any]],
+            development_complete: bool, **changes: Any) -> int:
+    """The version check first (so a losing concurrent examiner writes nothing), then the findings."""
+    stamp = now()
+    res = tx.conn.execute(
+        update(exr_cases).where(exr_cases.c.case_id == case["case_id"], exr_cases.c.version == case["version"])
+        .values(version=exr_cases.c.version + 1, updated_at=stamp, **changes))
+    if res.rowcount != 1:
+        last = tx.conn.execute(select(exr_findings.c.step, exr_findings.c.actor, exr_findings.c.actor_role,
+                                      exr_findings.c.at).where(exr_findings.c.case_id == case["case_id"])
+                               .order_by(exr_findings.c.finding_id.desc()).limit(1)).first()
+        now_at = tx.conn.execute(select(exr_cases.c.version)
+                                 .where(exr_cases.c.case_id == case["case_id"])).scalar()
+        who = f"; last finding: {last.step} by {last.actor}:{last.actor_role} at {last.at}" if last else ""
+        raise ConflictError(f"EXR case {case['case_id']} changed since you read it (you read version "
+                            f"{case['version']}, it is now {now_at}){who}. Reload the case and try again.")
+    tx.conn.execute(insert(exr_findings), [
+        {"case_id": case["case_id"], "step": r["step"], "month": r.get("month"), "payload": dumps(r["payload"]),
+         "development_complete": development_complete, "case_version": case["version"], "actor": actor.name,
+         "actor_role": actor.role,
+         "policy_version": dumps(r["policy_version"]) if r.get("policy_version") is not None else None,
+         "at": stamp}
+        for r in rows])
+    return int(case["version"]) + 1
+
+
+def open_case(store: Store, actor: Actor, **facts: Any) -> int:
+    """The FO opens an EXR case with the facts of the request (keys of :class:`NewCase`); returns its id.
+
+    The request month is the filing month; the SGA and non-SGA months are those the FO records on
+    the SSA-823 for the retroactive period (DI 28057.015E; TN 2 D.3). A second case for the same
+    SSN, title and request month is refused.
+    """
+    _require_role(actor, FO_ROLES, "open an EXR case")
+    try:
+        f = NewCase.model_validate(facts)
+    except ValidationError as exc:
+        raise validation_to_input_error(exc) from None
+    _check_facts(f)
+    stamp = now()
+    row = {
+        "ssn": f.ssn, "title": f.title, "request_month": str(f.request_month), "btm": str(f.btm),
+        "filing": dumps(f.filing.model_dump(mode="json")),
+        "cpd": dumps(f.cpd.model_dump(mode="json")) if f.cpd is not None else None,
+        "alleged_impairments": dumps([s.strip() for s in f.alleged_impairments]),
+        "prior_folder_missing": f.prior_folder_missing,
+        "sga_months": dumps(_months(f.sga_months)), "non_sga_months": dumps(_months(f.non_sga_months)),
+        "state": OPEN, "version": 1, "opened_by": str(actor), "opened_at": stamp, "updated_at": stamp,
+    }
+    try:
+        with store.tx() as tx:
+            res = tx.conn.execute(insert(exr_cases).values(**row).returning(exr_cases.c.case_id))
+            return int(res.scalar_one())
+    except IntegrityError:
+        with store.read() as tx:
+            other = tx.conn.execute(select(exr_cases.c.case_id).where(
+                exr_cases.c.ssn == f.ssn, exr_cases.c.title == f.title,
+                exr_cases.c.request_month == str(f.request_month))).scalar()
+        if other is None:
+            raise
+        raise ExrError(f"an EXR case for SSN {f.ssn}, {f.title}, request month {f.request_month} is already "
+                       f"open: case {other}") from None
+
+
+def record_development_complete(store: Store, case_id: int, actor: Actor, *, note: str | None = None,
+                                expected_version: int | None = None) -> int:
+    """The DDS records that all necessary medical development is complete (DI 28057.015C NOTE: the
+    "same as or related" determination is made only then). Returns the new case version."""
+    with store.tx() as tx:
+        case, _ = _load(tx, case_id, actor, DDS_ROLES, "record development", expected_version)
+        if case["state"] != OPEN:
+            raise ExrError(f"EXR case {case_id}: development is already complete (state {case['state']})")
+        return _record(tx, case, actor, [{"step": DEVELOPMENT_COMPLETE,
+                                          "payload": {"note": note, "cite": "DI 28057.015C NOTE"}}],
+                       True, state=DEVELOPED)
+
+
+def record_same_or_related(store: Store, case_id: int, actor: Actor, *, finding: bool, rationale: str,
+                           expected_version: int | None = None) -> int:
+    """The first criterion (DI 28057.015A, C): is the current impairment the same as or related to the
+    CPD impairment(s)? Returns the new case version.
+
+    * Refused before development is complete (C NOTE) and made once.
+    * "Unless the evidence clearly indicates otherwise", the finding is "same as or related" (C); a
+      finding of not same or related needs the evidence that clearly establishes it, so the
+      rationale is required either way. Anatomy or type of disease, not severity (C.2); the CPD's
+      basis (C.1) and an obsolete CPD listing (C.3) do not matter.
+    * Prior medical file missing: the allegation is accepted (C.4); a "not same or related"
+      finding is refused, a "same or related" one is recorded on that basis.
+    """
+    with store.tx() as tx:
+        case, _ = _load(tx, case_id, actor, DDS_ROLES, "make the 'same as or related' finding", expected_version)
+        if case["state"] == OPEN:
+            raise ExrError(f"EXR case {case_id}: the 'same as or related' determination is made when all "
+                           "necessary medical development has been completed (DI 28057.015C NOTE); record "
+                           "development complete first")
+        if case["state"] != DEVELOPED:
+            raise ExrError(f"EXR case {case_id}: the 'same as or related' finding is already made "
+                           f"(state {case['state']})")
+        if not rationale or not rationale.strip():
+            raise InputError("rationale", "state the evidence for the finding (DI 28057.015C)")
+        if case["prior_folder_missing"] and not finding:
+            raise InputError("same_or_related", "the prior medical file is missing, so the allegation that the "
+                             "impairment is the same as or related to the CPD impairment(s) is accepted "
+                             "(DI 28057.015C.4)")
+        cite = "DI 28057.015C.4" if case["prior_folder_missing"] else "DI 28057.015C"
+        cpd = case["cpd"] or {}
+        payload = {"finding": finding, "rationale": rationale.strip(), "cite": cite,
+                   "prior_folder_missing": case["prior_folder_missing"],
+                   "cpd_basis": cpd.get("basis"), "cpd_listing_obsolete": cpd.get("listing_obsolete", False)}
+        return _record(tx, case, actor, [{"step": SAME_OR_RELATED, "payload": payload}], True,
+                       state=RELATED if finding else NOT_RELATED)
+
+
+def record_mirs(store: Store, case_id: int, actor: Actor, *, month: Month | str, through: Month | str | None = None,
+                mi_related_to_ability_to_work: bool, group_i_exception: bool = False,
+                group_ii_exception: bool = False, capable_of_sga: bool | None = None,
+                expected_version: int | None = None) -> list[dict[str, Any]]:
+    """MIRS findings for ``month`` (through ``through``, one finding per month) (DI 28057.015D).
+
+    Only after a "same as or related" finding: when the impairment is not same or related no
+    medical improvement determination is made (A; C). ``exr-mirs`` turns the findings into
+    "under a disability" or not (D.1, D.2); a Group I exception or medical improvement related to
+    the ability to work needs ``capable_of_sga`` (its :class:`InputError` names the field). A later
+    finding for a month supersedes an earlier one; both stay on file. Months must lie in the Title
+    II window (:data:`RETRO_MONTHS`). Returns ``[{month, disabled, reason}]``.
+    """
+    try:
+        first = month if isinstance(month, Month) else Month.parse(month)
+    except ValueError as exc:
+        raise InputError("month", str(exc)) from None
+    try:
+        last = first if through is None else through if isinstance(through, Month) else Month.parse(through)
+    except ValueError as exc:
+        raise InputError("through", str(exc)) from None
+    if last < first:
+        raise InputError("through", f"{last} is before {first}")
+    with store.tx() as tx:
+        case, _ = _load(tx, case_id, actor, DDS_ROLES, "record MIRS findings", expected_version)
+        if case["state"] == NOT_RELATED:
+            raise ExrError(f"EXR case {case_id}: the current impairment is not the same as or related to the CPD "
+                           "impairment, so no medical improvement determination is made (DI 28057.015A, C)")
+        if case["state"] != RELATED:
+            raise ExrError(f"EXR case {case_id}: make the 'same as or related' finding first; MIRS is applied "
+                           "after it (DI 28057.015C.2, D)")
+        req = Month.parse(case["request_month"])
+        lo, hi = req + (-RETRO_MONTHS), req + 1
+        if first < lo:
+            raise InputError("month", f"{first} is before the 12-month retroactive period ({lo} to {req}, "
+                             "DI 28057.015E)")
+        if last > hi:
+            raise InputError("through" if through is not None else "month",
+                             f"{last} is after {hi}: the month of entitlement is never later than the month after "
+                             "the request (DI 28057.015E)")
+        payload_in = {"mi_related_to_ability_to_work": mi_related_to_ability_to_work,
+                      "group_i_exception": group_i_exception, "group_ii_exception": group_ii_exception,
+                      "capable_of_sga": capable_of_sga}
+        answer = REGISTRY["exr-mirs"].run(payload_in)
+        rows = []
+        m = first
+        while m <= last:
+            rows.append({"step": MIRS, "month": str(m), "policy_version": answer["policy_version"],
+                         "payload": {"input": payload_in, "disabled": answer["disabled"], "reason": answer["reason"],
+                                     "trace": answer["trace"]}})
+            m = m + 1
+        _record(tx, case, actor, rows, True)
+        return [{"month": r["month"], "disabled": answer["disabled"], "reason": answer["reason"]} for r in rows]
+
+
+def record_return_to_work(store: Store, case_id: int, actor: Actor, *, sga_months: Sequence[Month | str],
+                          note: str | None = None, expected_version: int | None = None) -> list[str]:
+    """The FO records SGA months reported during processing (DI 28057.015G): they join the case's
+    SGA months (and leave its non-SGA months). SGA in the month of the request (TN 1), or in it and
+    the month after (TN 2), makes the determination a technical denial. Returns the SGA months."""
+    if not sga_months:
+        raise InputError("sga_months", "name at least one SGA month")
+    try:
+        added = sorted({m if isinstance(m, Month) else Month.parse(m) for m in sga_months})
+    except ValueError as exc:
+        raise InputError("sga_months", str(exc)) from None
+    with store.tx() as tx:
+        case, findings = _load(tx, case_id, actor, FO_ROLES, "record a return to work", expected_version)
+        sga = sorted({*map(Month.parse, case["sga_months"]), *added})
+        non = [m for m in map(Month.parse, case["non_sga_months"]) if m not in set(added)]
+        dev = _latest(findings, DEVELOPMENT_COMPLETE) is not None
+        _record(tx, case, actor, [{"step": RETURN_TO_WORK,
+                                   "payload": {"sga_months_added": _months(added), "note": note,
+                                               "cite": "DI 28057.015G"}}],
+                dev, sga_months=dumps(_months(sga)), non_sga_months=dumps(_months(non)))
+        return _months(sga)
+
+
+def exr_input(view: Mapping[str, Any], as_of: dt.date) -> dict[str, Any]:
+    """The ``exr-determination`` input (``ExrInput`` as JSON) built from a :func:`case_view`.
+
+    ``same_or_related`` is the recorded finding (``None`` when none is recorded) and
+    ``mirs_met_from`` is :func:`mirs_met_from` over the MIRS findings in force. The CPD's basis
+    and an obsolete CPD listing go along when the case has a CPD: the calc acknowledges them with
+    their passages (C.1, C.3) and they change nothing.
+    """
+    case, status = view["case"], view["status"]
+    inp: dict[str, Any] = {
+        "title": case["title"], "request_month": case["request_month"], "btm": case["btm"],
+        "sga_months": list(case["sga_months"]), "mirs_met_from": status["mirs_met_from"],
+        "same_or_related": status["same_or_related"], "prior_folder_missing": case["prior_folder_missing"],
+        "as_of": as_of.isoformat()}
+    cpd = case["cpd"]
+    if cpd is not None:
+        inp["cpd_basis"] = cpd["basis"]
+        inp["cpd_listing_obsolete"] = bool(cpd.get("listing_obsolete"))
+    return inp
+
+
+def _not_ready(case: dict[str, Any], status: Mapping[str, Any]) -> str | None:
+    """Why the medical findings are not yet enough to determine, or ``None``."""
+    if not status["development_complete"]:
+        return "the necessary medical development is not complete (DI 28057.015C NOTE)"
+    if status["same_or_related"] is None:
+        return "no 'same as or related' finding is recorded (DI 28057.015A, C)"
+    if status["same_or_related"] and case["request_month"] not in status["mirs"]:
+        return (f"no MIRS finding is recorded for the request month {case['request_month']}: the DDS must find "
+                "the claimant disabled under MIRS in the month of the request (DI 28057.015B, D)")
+    return None
+
+
+def determine(store: Store, case_id: int, actor: Actor, *, as_of: dt.date,
+              expected_version: int | None = None) -> dict[str, Any]:
+    """Run ``exr-determination`` on the case and its findings and record the whole answer (DI 28057.015A-G).
+
+    The version of DI 28057.015 is the one in force on ``as_of`` (TN 1 (02-06) before 02/06/2018,
+    TN 2 (02-18) from it). Refused while the findings are incomplete: development complete, a
+    "same as or related" finding and, when it is "same or related", a MIRS finding for the request
+    month (B). The one exception is the return-to-work rule (G): SGA in the filing month (TN 1), or
+    in it and the month after (TN 2), sends the case back to the FO for a technical denial and no
+    medical determination is needed, so that answer is recorded whatever the findings. The answer
+    (outcome, MOE, version, remarks, reasons, the months of the window, trace, policy version) is
+    the DETERMINATION finding; the case records the outcome and MOE.
+    """
+    with store.tx() as tx:
+        case, findings = _load(tx, case_id, actor, DDS_ROLES, "make the EXR determination", expected_version)
+        view = _view(dict(case), findings)
+        missing = _not_ready(case, view["status"])
+        inp = exr_input(view, as_of)
+        try:
+            answer = REGISTRY["exr-determination"].run(inp)
+        except InputError:
+            if missing is None:
+                raise
+            answer = None
+        if missing is not None and (answer is None or answer["outcome"] != "TECHNICAL_DENIAL"):
+            raise ExrError(f"EXR case {case_id} cannot be determined yet: {missing}")
+        assert answer is not None
+        dev = bool(view["status"]["development_complete"])
+        _record(tx, case, actor, [{"step": DETERMINATION, "policy_version": answer["policy_version"],
+                                   "payload": {"as_of": as_of.isoformat(), "input": inp, "answer": answer}}],
+                dev, state=DETERMINED, outcome=answer["outcome"], moe=answer["moe"])
+        return answer
