@@ -62,7 +62,8 @@ def exr_open(
     cpd_date: Annotated[str | None, typer.Option("--cpd-date", help="date of the comparison point decision")] = None,
     cpd_impairment: Annotated[list[str] | None, typer.Option("--cpd-impairment",
                                                              help="CPD impairment (repeat)")] = None,
-    cpd_basis: Annotated[str, typer.Option("--cpd-basis", help="LISTING or MEDICAL_VOCATIONAL")] = "LISTING",
+    cpd_basis: Annotated[str | None, typer.Option("--cpd-basis", help="LISTING or MEDICAL_VOCATIONAL (required "
+                                                   "with --cpd-impairment)")] = None,
     cpd_listing: Annotated[str | None, typer.Option("--cpd-listing", help="listing code, e.g. 9.09")] = None,
     cpd_listing_obsolete: Annotated[bool, typer.Option("--cpd-listing-obsolete")] = False,
     folder_missing: Annotated[bool, typer.Option("--folder-missing", help="prior medical file missing (C.4)")] = False,
@@ -82,6 +83,9 @@ def exr_open(
         "sga_months": _month_list(sga, "--sga"), "non_sga_months": _month_list(non_sga, "--non-sga"),
     }
     if cpd_impairment:
+        if cpd_basis is None:
+            err.print("error: --cpd-basis: state the CPD's basis, LISTING or MEDICAL_VOCATIONAL")
+            raise typer.Exit(2)
         facts["cpd"] = {"date": str(_day(cpd_date, "--cpd-date")) if cpd_date else None,
                         "impairments": cpd_impairment, "basis": cpd_basis.upper(), "listing": cpd_listing,
                         "listing_obsolete": cpd_listing_obsolete}

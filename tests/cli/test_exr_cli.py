@@ -113,6 +113,10 @@ def test_ms_green_and_bad_input_exit_2(store: Store) -> None:
     code, text = cli("exr", "open", "--ssn", "123450003", "--request-month", "2016-03", "--btm", "2014-09",
                      "--cpd-impairment", "thyroid cancer", "--cpd-listing", "13.09", "--alleged", "TBI",
                      "--as", "fran:FO", "--db", db)
+    assert code == 2 and "--cpd-basis" in text  # a CPD's basis is stated, never assumed
+    code, text = cli("exr", "open", "--ssn", "123450003", "--request-month", "2016-03", "--btm", "2014-09",
+                     "--cpd-impairment", "thyroid cancer", "--cpd-basis", "LISTING", "--cpd-listing", "13.09",
+                     "--alleged", "TBI", "--as", "fran:FO", "--db", db)
     assert code == 0, text
     case = re.search(r"EXR case (\d+) opened", text).group(1)  # type: ignore[union-attr]
     assert cli("exr", "develop", case, "--as", "jsmith:DE", "--db", db)[0] == 0
