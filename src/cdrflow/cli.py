@@ -16,6 +16,7 @@ from rich.table import Table
 
 from cdrflow import cli_exr as _exr
 from cdrflow import cli_lifecycle as _lifecycle
+from cdrflow import cli_mpr as _mpr
 from cdrflow.cli_lifecycle import progress_bar
 from cdrflow.engine.errors import InputError, PolicyError
 
@@ -24,6 +25,7 @@ tables_app = typer.Typer(help="Inspect, check and export the decision tables.", 
 app.add_typer(tables_app, name="tables")
 _lifecycle.register(app)
 _exr.register(app)
+_mpr.register(app)
 out = Console()
 err = Console(stderr=True)
 

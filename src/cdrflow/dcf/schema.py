@@ -226,3 +226,216 @@ exr_findings = Table(
     Column("policy_version", Text),  # JSON: the calc's policy_version (MIRS, DETERMINATION)
     Column("at", DateTime(timezone=True), nullable=False),
 )
+
+# ---- PM 00215.001: medical and professional relations (M/PR) -------------------------------------
+# The three operating levels and their people (A, D.2-D.4), the CE provider registry with licenses
+# and the OIG LEIE (D.4.b, D.4.c), the append-only record of every check, the review queue for
+# identities a person must decide, status-change flags, and the tracked oversight and liaison work
+# (D.2-D.4). ``cdrflow.workflow.mpr`` is the service; it enforces who may see and change what.
+# Database triggers refuse UPDATE and DELETE of ``mpr_checks`` (migration 0005), as for ``events``.
+
+mpr_orgs = Table(
+    "mpr_orgs",
+    metadata,
+    Column("org_id", BigId, primary_key=True, autoincrement=True),
+    Column("level", String(3), nullable=False),  # CO | RO | DDS (A.1-A.3)
+    Column("code", String(16), nullable=False, unique=True),  # e.g. CO, RO-03, DDS-PA
+    Column("name", String(120), nullable=False),
+    Column("parent_id", BigId, ForeignKey("mpr_orgs.org_id")),  # DDS -> its RO, RO -> CO, CO -> null
+)
+
+mpr_people = Table(
+    "mpr_people",
+    metadata,
+    Column("person_id", BigId, primary_key=True, autoincrement=True),
+    Column("org_id", BigId, ForeignKey("mpr_orgs.org_id"), nullable=False, index=True),
+    Column("name", String(64), nullable=False, unique=True),  # the NAME of --as NAME:ROLE
+    Column("role", String(16), nullable=False),  # MPRT | PRC | MPRO | DDS_ADMIN | CMC | EXAMINER
+    Column("active", Boolean, nullable=False),
+)
+
+mpr_providers = Table(
+    "mpr_providers",
+    metadata,
+    Column("provider_id", BigId, primary_key=True, autoincrement=True),
+    Column("dds_org_id", BigId, ForeignKey("mpr_orgs.org_id"), nullable=False, index=True),
+    Column("ext_id", String(40), nullable=False),  # the DDS's own provider id (the import file's PROVIDER_ID)
+    Column("kind", String(8), nullable=False),  # PERSON | PRACTICE
+    Column("last_name", String(80)),
+    Column("first_name", String(80)),
+    Column("middle_name", String(80)),
+    Column("business_name", String(200)),
+    Column("npi", String(10), index=True),
+    Column("specialties", Text, nullable=False),  # JSON list of text
+    Column("locations", Text, nullable=False),  # JSON list of {address, city, state, zip}
+    Column("panels", Text, nullable=False),  # JSON list: the DDS panel areas served
+    Column("status", String(8), nullable=False),  # ACTIVE | INACTIVE
+    Column("version", Integer, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("dds_org_id", "ext_id", name="uq_mpr_providers_ext"),
+)
+
+mpr_licenses = Table(
+    "mpr_licenses",
+    metadata,
+    # A license roster row as a DDS imported it; linked to one of that DDS's providers, or not (yet).
+    Column("license_id", BigId, primary_key=True, autoincrement=True),
+    Column("dds_org_id", BigId, ForeignKey("mpr_orgs.org_id"), nullable=False),
+    Column("provider_id", BigId, ForeignKey("mpr_providers.provider_id"), index=True),
+    Column("link", String(16)),  # NPI | NAME_STATE | PERSON (how the link was made); null: not linked
+    Column("state", String(2), nullable=False),
+    Column("number", String(40), nullable=False),
+    Column("last_name", String(80), nullable=False),
+    Column("first_name", String(80), nullable=False),
+    Column("middle_name", String(80)),
+    Column("npi", String(10)),
+    Column("profession", String(80), nullable=False),
+    Column("status", String(10), nullable=False),  # ACTIVE | EXPIRED | SUSPENDED | REVOKED
+    Column("issued", Date),
+    Column("expires", Date, nullable=False),
+    Column("city", String(60)),
+    Column("zip", String(10)),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("dds_org_id", "state", "number", name="uq_mpr_licenses_key"),
+)
+
+mpr_imports = Table(
+    "mpr_imports",
+    metadata,
+    Column("import_id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(10), nullable=False),  # LEIE | ROSTER | PROVIDERS
+    Column("org_id", BigId, ForeignKey("mpr_orgs.org_id")),  # the DDS (roster, providers); null: LEIE
+    Column("file_name", String(300), nullable=False),
+    Column("file_sha256", String(64), nullable=False, index=True),
+    Column("file_date", Date),  # LEIE: the date of the list (its publication)
+    Column("counts", Text, nullable=False),  # JSON
+    Column("actor", String(64), nullable=False),
+    Column("actor_role", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+mpr_leie = Table(
+    "mpr_leie",
+    metadata,
+    # The OIG LEIE as last imported (replaced as a whole per import), in its published columns.
+    Column("entry_id", BigId, primary_key=True, autoincrement=True),
+    Column("import_id", BigId, ForeignKey("mpr_imports.import_id"), nullable=False, index=True),
+    Column("row_no", Integer, nullable=False),
+    Column("lastname", String(80)),
+    Column("firstname", String(80)),
+    Column("midname", String(80)),
+    Column("busname", String(200)),
+    Column("general", String(80)),
+    Column("specialty", String(80)),
+    Column("upin", String(20)),
+    Column("npi", String(10), index=True),
+    Column("dob", Date),
+    Column("address", String(200)),
+    Column("city", String(60)),
+    Column("state", String(2)),
+    Column("zip", String(10)),
+    Column("excltype", String(20), nullable=False),
+    Column("excldate", Date, nullable=False),
+    Column("reindate", Date),
+    Column("waiverdate", Date),
+    Column("wvrstate", String(2)),
+)
+
+mpr_checks = Table(
+    "mpr_checks",
+    metadata,
+    # Append-only: every LEIE match and eligibility answer, with its explanation and who ran it.
+    Column("check_id", BigId, primary_key=True, autoincrement=True),
+    Column("provider_id", BigId, ForeignKey("mpr_providers.provider_id"), nullable=False, index=True),
+    Column("dds_org_id", BigId, ForeignKey("mpr_orgs.org_id"), nullable=False, index=True),
+    Column("as_of", Date, nullable=False),
+    Column("kind", String(12), nullable=False),  # LEIE | ELIGIBILITY
+    Column("result", Text, nullable=False),  # JSON: the explanation (match result; licenses and calc answers)
+    Column("federal_sanction", Boolean),  # null: a person must decide first (review queue)
+    Column("eligible", Boolean),  # ELIGIBILITY only; null: undecided (sanction under review)
+    Column("idem_key", String(120), nullable=False, unique=True),  # provider, kind, as_of, inputs hash
+    Column("actor", String(64), nullable=False),
+    Column("actor_role", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+
+mpr_review_queue = Table(
+    "mpr_review_queue",
+    metadata,
+    # What a person must decide: an ambiguous LEIE identity (LEIE_MATCH) or which provider holds a license.
+    Column("queue_id", BigId, primary_key=True, autoincrement=True),
+    Column("kind", String(12), nullable=False),  # LEIE_MATCH | LICENSE_LINK
+    Column("dds_org_id", BigId, ForeignKey("mpr_orgs.org_id"), nullable=False, index=True),
+    Column("provider_id", BigId, ForeignKey("mpr_providers.provider_id")),  # LEIE_MATCH
+    Column("license_id", BigId, ForeignKey("mpr_licenses.license_id")),  # LICENSE_LINK
+    Column("check_id", BigId, ForeignKey("mpr_checks.check_id")),  # the LEIE check that raised it
+    Column("question", Text, nullable=False),
+    Column("candidates", Text, nullable=False),  # JSON
+    Column("qkey", String(120), nullable=False, unique=True),  # what is asked: the same question is asked once
+    Column("state", String(10), nullable=False),  # OPEN | CONFIRMED | DISMISSED
+    Column("decision", Text),  # JSON (LICENSE_LINK: the provider chosen)
+    Column("decided_by", String(64)),
+    Column("decided_at", DateTime(timezone=True)),
+    Column("rationale", Text),
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+)
+
+mpr_flags = Table(
+    "mpr_flags",
+    metadata,
+    # A provider whose eligibility changed, and who must act on it.
+    Column("flag_id", BigId, primary_key=True, autoincrement=True),
+    Column("provider_id", BigId, ForeignKey("mpr_providers.provider_id"), nullable=False, index=True),
+    Column("dds_org_id", BigId, ForeignKey("mpr_orgs.org_id"), nullable=False, index=True),
+    Column("check_id", BigId, ForeignKey("mpr_checks.check_id"), nullable=False, unique=True),
+    Column("from_eligible", Boolean),  # null: never checked before
+    Column("to_eligible", Boolean, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("must_act_role", String(16), nullable=False),
+    Column("must_act_org_id", BigId, ForeignKey("mpr_orgs.org_id"), nullable=False),
+    Column("must_act_person", String(64)),
+    Column("state", String(6), nullable=False),  # OPEN | DONE
+    Column("opened_at", DateTime(timezone=True), nullable=False),
+    Column("done_by", String(64)),
+    Column("done_at", DateTime(timezone=True)),
+    Column("note", Text),
+)
+
+mpr_items = Table(
+    "mpr_items",
+    metadata,
+    # Tracked M/PR work: oversight (D.4.c), recruitment (D.4.b), liaison (D.4.a, D.4.d), RO (D.3), CO (D.2).
+    Column("item_id", BigId, primary_key=True, autoincrement=True),
+    Column("org_id", BigId, ForeignKey("mpr_orgs.org_id"), nullable=False, index=True),  # the owning level
+    Column("kind", String(24), nullable=False),
+    Column("cite", String(40), nullable=False),
+    Column("provider_id", BigId, ForeignKey("mpr_providers.provider_id")),
+    Column("subject_org_id", BigId, ForeignKey("mpr_orgs.org_id")),  # RO items about one DDS
+    Column("specialty", String(80)),  # RECRUITMENT: the panel it fills
+    Column("area", String(80)),
+    Column("title", String(200), nullable=False),
+    Column("owner", String(64), nullable=False),  # an mpr_people name of the owning org
+    Column("opened", Date, nullable=False),
+    Column("due", Date),
+    Column("closed", Date),
+    Column("findings", Text),
+    Column("outcome", Text),
+    Column("state", String(6), nullable=False),  # OPEN | CLOSED
+    Column("version", Integer, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+mpr_panel_needs = Table(
+    "mpr_panel_needs",
+    metadata,
+    Column("need_id", BigId, primary_key=True, autoincrement=True),
+    Column("dds_org_id", BigId, ForeignKey("mpr_orgs.org_id"), nullable=False),
+    Column("specialty", String(80), nullable=False),
+    Column("area", String(80), nullable=False),
+    Column("needed", Integer, nullable=False),
+    Column("updated_by", String(64), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("dds_org_id", "specialty", "area", name="uq_mpr_panel_needs_key"),
+)

@@ -32,6 +32,12 @@ ROLES: dict[str, str] = {
     "DEC": "Disability Examiner Consultant (DI 40502.001G.5, J.2; EXR findings, DI 28057.015C, D)",
     "DC": "Disability Consultant (DI 40502.001G.5, J.2; EXR findings, DI 28057.015C, D)",
     "FO": "Field office staff: opens EXR requests, records SGA months and returns to work (DI 28057.015E, G)",
+    "MPRT": "CO ODD Medical Professional Relations Team (PM 00215.001A.1, D.2)",
+    "PRC": "RO Professional Relations Coordinator (PM 00215.001A.2, D.3)",
+    "MPRO": "DDS Medical and Professional Relations Officer (PM 00215.001A.3, D.4)",
+    "DDS_ADMIN": "DDS Administrator (PM 00215.001A.3)",
+    "CMC": "DDS Chief Medical Consultant (PM 00215.001A.3)",
+    "EXAMINER": "DDS disability examiner or other management official (PM 00215.001A.3)",
     "MAILROOM": "PC mailroom / DPB (H.1)",
     "ANALYST": "policy analyst or auditor (read only)",
 }

@@ -1,0 +1,344 @@
+"""``cdrflow mpr ...``: medical and professional relations (PM 00215.001), level by level.
+
+Every verb takes ``--db URL`` (else env ``CDRFLOW_DATABASE_URL``, else ``sqlite:///cdrflow.db``) and
+``--as NAME:ROLE``: NAME is a person of the M/PR record (``mpr person add``) and ROLE their role
+(MPRT, PRC, MPRO, DDS_ADMIN, CMC, EXAMINER); ``NAME:SYSTEM`` sets up organisations and people and
+runs scheduled checks. What each level may see and change is enforced by
+:mod:`cdrflow.workflow.mpr`. Errors a user can fix exit with code 2 and one line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cdrflow.cli_lifecycle import AsOpt, DbOpt, VersionOpt, _actor, _run, _store, err, out
+
+mpr_app = typer.Typer(help="Medical and professional relations (PM 00215.001): organisation, CE provider "
+                           "registry, checks, flags, work items, panels. Actions take --as NAME:ROLE.",
+                      no_args_is_help=True)
+org_app = typer.Typer(help="CO, ROs and DDSs (PM 00215.001A).", no_args_is_help=True)
+person_app = typer.Typer(help="People and their M/PR roles (PM 00215.001A, D.2-D.4).", no_args_is_help=True)
+import_app = typer.Typer(help="Import providers, a license roster or the OIG LEIE (D.4.b, D.4.c).",
+                         no_args_is_help=True)
+queue_app = typer.Typer(help="Questions for a person: ambiguous identities and license links.", no_args_is_help=True)
+flag_app = typer.Typer(help="Providers whose eligibility changed, and who must act (D.4.c).", no_args_is_help=True)
+item_app = typer.Typer(help="Tracked M/PR work: oversight, recruitment, liaison, RO and national items.",
+                       no_args_is_help=True)
+panel_app = typer.Typer(help="Panel staffing (D.4.b): needs and the gap per specialty and area.",
+                        no_args_is_help=True)
+for _sub, _name in ((org_app, "org"), (person_app, "person"), (import_app, "import"), (queue_app, "queue"),
+                    (flag_app, "flag"), (item_app, "item"), (panel_app, "panel")):
+    mpr_app.add_typer(_sub, name=_name)
+
+AsOfOpt = Annotated[str, typer.Option("--as-of", help="date of the check, YYYY-MM-DD")]
+DdsOpt = Annotated[str | None, typer.Option("--dds", help="DDS code, e.g. DDS-OH (default: your own DDS)")]
+
+
+def _day(text: str | None, name: str) -> dt.date | None:
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        err.print(f"error: {name}: {text!r} is not a date YYYY-MM-DD")
+        raise typer.Exit(2) from None
+
+
+def _req_day(text: str, name: str) -> dt.date:
+    d = _day(text, name)
+    assert d is not None
+    return d
+
+
+def _file(path: Path) -> Path:
+    if not path.exists():
+        err.print(f"error: {path}: no such file")
+        raise typer.Exit(2)
+    return path
+
+
+def _table(title: str, cols: list[str], rows: list[list[Any]]) -> None:
+    t = Table(title=title)
+    for c in cols:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*["" if v is None else str(v) for v in r])
+    out.print(t)
+
+
+def _yn(v: bool | None) -> str:
+    return {True: "yes", False: "NO", None: "undecided"}[v]
+
+
+# ---- organisation --------------------------------------------------------------------------------
+
+@org_app.command("add")
+def org_add(as_: AsOpt, level: Annotated[str, typer.Option(help="CO, RO or DDS")],
+            code: Annotated[str, typer.Option(help="e.g. CO, RO-05, DDS-OH")],
+            name: Annotated[str, typer.Option()],
+            parent: Annotated[str | None, typer.Option(help="a DDS's RO, an RO's CO")] = None,
+            db: DbOpt = None) -> None:
+    """Add an organisation (administrator: --as NAME:SYSTEM)."""
+    from cdrflow.workflow import mpr
+
+    _run(lambda: mpr.add_org(_store(db), _actor(as_), level=level, code=code, name=name, parent=parent))
+    out.print(f"{level.upper()} {code} added")
+
+
+@org_app.command("list")
+def org_list(db: DbOpt = None) -> None:
+    """The organisation: codes, levels and parents."""
+    from cdrflow.workflow import mpr
+
+    _table("M/PR organisation", ["code", "level", "name", "parent"],
+           [[o["code"], o["level"], o["name"], o["parent"]] for o in mpr.orgs(_store(db))])
+
+
+@person_app.command("add")
+def person_add(as_: AsOpt, org: Annotated[str, typer.Option(help="organisation code")],
+               name: Annotated[str, typer.Option(help="the NAME used in --as NAME:ROLE")],
+               role: Annotated[str, typer.Option(help="MPRT, PRC, MPRO, DDS_ADMIN, CMC or EXAMINER")],
+               db: DbOpt = None) -> None:
+    """Add a person (administrator, or the DDS Administrator for their own DDS)."""
+    from cdrflow.workflow import mpr
+
+    _run(lambda: mpr.add_person(_store(db), _actor(as_), org=org, name=name, role=role))
+    out.print(f"{name} added to {org} as {role.upper()}")
+
+
+# ---- imports -------------------------------------------------------------------------------------
+
+def _import_report(what: str, res: Any) -> None:
+    counts = ", ".join(f"{k} {v}" for k, v in res.counts.items())
+    ok = "reconciled" if res.reconciles() else "DOES NOT RECONCILE"
+    out.print(f"{what}: read {res.read} = accepted {res.accepted} + rejected {len(res.rejects)} ({ok}); {counts}")
+    for r in res.rejects[:20]:
+        out.print(f"  reject {r}")
+    if len(res.rejects) > 20:
+        out.print(f"  ... and {len(res.rejects) - 20} more")
+
+
+@import_app.command("providers")
+def import_providers(file: Path, as_: AsOpt, dds: DdsOpt = None, db: DbOpt = None) -> None:
+    """Import the DDS's CE providers (layout: cdrflow.workflow.mpr.import_providers)."""
+    from cdrflow.workflow import mpr
+
+    res = _run(lambda: mpr.import_providers(_store(db), _actor(as_), _file(file), dds=dds))
+    _import_report(f"providers {file.name}", res)
+
+
+@import_app.command("roster")
+def import_roster(file: Path, as_: AsOpt, dds: DdsOpt = None, db: DbOpt = None) -> None:
+    """Import a state license roster (docs/mpr-formats.md) and link licenses to the DDS's providers."""
+    from cdrflow.workflow import mpr
+
+    res = _run(lambda: mpr.import_roster(_store(db), _actor(as_), _file(file), dds=dds))
+    _import_report(f"roster {file.name}", res)
+
+
+@import_app.command("leie")
+def import_leie(file: Path, as_: AsOpt,
+                file_date: Annotated[str | None, typer.Option("--file-date", help="date of the list")] = None,
+                db: DbOpt = None) -> None:
+    """Import the OIG LEIE (docs/mpr-formats.md), replacing the list held."""
+    from cdrflow.workflow import mpr
+
+    res = _run(lambda: mpr.import_leie(_store(db), _actor(as_), _file(file),
+                                       file_date=_day(file_date, "--file-date")))
+    _import_report(f"LEIE {file.name}", res)
+
+
+# ---- checks --------------------------------------------------------------------------------------
+
+def _run_report(run: Any) -> None:
+    out.print(f"{run.dds} on {run.as_of}: {run.providers} providers checked; eligible {run.eligible}, "
+              f"NOT eligible {run.not_eligible}, undecided {run.undecided}; new checks {run.new_checks}, "
+              f"queued for a person {run.queued}, flags {len(run.flags)}")
+
+
+@mpr_app.command("check")
+def check(as_: AsOpt, as_of: AsOfOpt, dds: Annotated[str, typer.Option("--dds", help="DDS code")],
+          db: DbOpt = None) -> None:
+    """Check every ACTIVE provider of a DDS: licensed and without federal sanction (D.4.c)."""
+    from cdrflow.workflow import mpr
+
+    _run_report(_run(lambda: mpr.check(_store(db), _actor(as_), dds, _req_day(as_of, "--as-of"))))
+
+
+@mpr_app.command("due")
+def due(as_of: AsOfOpt,
+        period_days: Annotated[int, typer.Option("--period-days", help="re-check after this many days "
+                                                 "(an operating choice, not policy)")] = 30,
+        run: Annotated[bool, typer.Option("--run", help="check the due DDSs now (as SYSTEM)")] = False,
+        db: DbOpt = None) -> None:
+    """DDSs whose last check is older than --period-days (or never); --run checks them."""
+    from cdrflow.workflow import mpr
+
+    store = _store(db)
+    on = _req_day(as_of, "--as-of")
+    rows = _run(lambda: mpr.due_checks(store, on, period_days=period_days))
+    _table(f"checks due on {on} (period {period_days} days)", ["dds", "providers", "last check", "days"],
+           [[d["dds"], d["providers"], d["last_check"] or "never", d["days"]] for d in rows])
+    if run:
+        for r in _run(lambda: mpr.check_due(store, on, period_days=period_days)):
+            _run_report(r)
+
+
+@mpr_app.command("providers")
+def providers(as_: AsOpt, dds: DdsOpt = None, db: DbOpt = None) -> None:
+    """The providers you may see, with the latest eligibility answer."""
+    from cdrflow.workflow import mpr
+
+    rows = _run(lambda: mpr.providers(_store(db), _actor(as_), dds=dds))
+    _table("CE providers", ["id", "dds", "ext id", "name", "npi", "specialties", "panels", "status", "eligible",
+                            "checked"],
+           [[p["provider_id"], p["dds"], p["ext_id"], p["name"], p["npi"], "; ".join(p["specialties"]),
+             "; ".join(p["panels"]), p["status"], _yn(p["eligible"]) if p["checked_as_of"] else "",
+             p["checked_as_of"]] for p in rows])
+
+
+# ---- queue and flags -----------------------------------------------------------------------------
+
+@queue_app.command("list")
+def queue_list(as_: AsOpt, all_: Annotated[bool, typer.Option("--all", help="decided ones too")] = False,
+               db: DbOpt = None) -> None:
+    """Questions for a person (OPEN ones unless --all)."""
+    from cdrflow.workflow import mpr
+
+    rows = _run(lambda: mpr.queue(_store(db), _actor(as_), state=None if all_ else "OPEN"))
+    _table("review queue", ["id", "dds", "kind", "state", "question", "decided by"],
+           [[q["queue_id"], q["dds"], q["kind"], q["state"], q["question"], q["decided_by"]] for q in rows])
+
+
+@queue_app.command("decide")
+def queue_decide(queue_id: int, as_: AsOpt,
+                 confirm: Annotated[bool, typer.Option("--confirm/--dismiss", help="the candidate is the provider "
+                                                       "(or holds the license) / it is not")],
+                 rationale: Annotated[str, typer.Option()],
+                 provider: Annotated[int | None, typer.Option(help="LICENSE_LINK: the provider id")] = None,
+                 db: DbOpt = None) -> None:
+    """Answer a queued question; the next check uses the answer."""
+    from cdrflow.workflow import mpr
+
+    state = _run(lambda: mpr.decide_review(_store(db), _actor(as_), queue_id, confirm=confirm, rationale=rationale,
+                                           provider_id=provider))
+    out.print(f"review {queue_id}: {state}")
+
+
+@flag_app.command("list")
+def flag_list(as_: AsOpt, all_: Annotated[bool, typer.Option("--all", help="done ones too")] = False,
+              db: DbOpt = None) -> None:
+    """Providers whose eligibility changed (OPEN unless --all), and who must act."""
+    from cdrflow.workflow import mpr
+
+    rows = _run(lambda: mpr.flags(_store(db), _actor(as_), state=None if all_ else "OPEN"))
+    _table("status-change flags", ["id", "dds", "provider", "from", "to", "must act", "state", "reason"],
+           [[f["flag_id"], f["dds"], f["provider"], _yn(f["from_eligible"]) if f["from_eligible"] is not None
+             else "unchecked", _yn(f["to_eligible"]), f"{f['must_act_role']} {f['must_act_person'] or ''}".strip(),
+             f["state"], f["reason"]] for f in rows])
+
+
+@flag_app.command("done")
+def flag_done(flag_id: int, as_: AsOpt, note: Annotated[str, typer.Option(help="what was done")],
+              deactivate: Annotated[bool, typer.Option("--deactivate", help="also set the provider "
+                                                       "INACTIVE")] = False,
+              db: DbOpt = None) -> None:
+    """The MPRO (or DDS Administrator) acted on a flag."""
+    from cdrflow.workflow import mpr
+
+    _run(lambda: mpr.resolve_flag(_store(db), _actor(as_), flag_id, note=note, deactivate=deactivate))
+    out.print(f"flag {flag_id}: DONE")
+
+
+# ---- items ---------------------------------------------------------------------------------------
+
+@item_app.command("open")
+def item_open(as_: AsOpt, org: Annotated[str, typer.Option(help="owning organisation code")],
+              kind: Annotated[str, typer.Option(help="e.g. ONSITE_VISIT, RECRUITMENT, RO_RELAY, NATIONAL")],
+              title: Annotated[str, typer.Option()], owner: Annotated[str, typer.Option(help="person name")],
+              opened: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+              due: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+              provider: Annotated[int | None, typer.Option(help="provider id")] = None,
+              subject: Annotated[str | None, typer.Option(help="RO items: the DDS concerned")] = None,
+              specialty: Annotated[str | None, typer.Option()] = None,
+              area: Annotated[str | None, typer.Option()] = None, db: DbOpt = None) -> None:
+    """Open a tracked work item (each kind cites its passage of PM 00215.001D)."""
+    from cdrflow.workflow import mpr
+
+    iid = _run(lambda: mpr.open_item(_store(db), _actor(as_), org=org, kind=kind, title=title, owner=owner,
+                                     opened=_req_day(opened, "--opened"), due=_day(due, "--due"),
+                                     provider_id=provider, subject=subject, specialty=specialty, area=area))
+    out.print(f"item {iid} opened ({kind.upper()}, {mpr.ITEM_KINDS.get(kind.upper(), ('', ''))[1]})")
+
+
+@item_app.command("update")
+def item_update(item_id: int, as_: AsOpt, findings: Annotated[str | None, typer.Option()] = None,
+                owner: Annotated[str | None, typer.Option()] = None,
+                due: Annotated[str | None, typer.Option()] = None, version: VersionOpt = None,
+                db: DbOpt = None) -> None:
+    """Record findings, reassign or move the due date."""
+    from cdrflow.workflow import mpr
+
+    v = _run(lambda: mpr.update_item(_store(db), _actor(as_), item_id, findings=findings, owner=owner,
+                                     due=_day(due, "--due"), expected_version=version))
+    out.print(f"item {item_id} updated (version {v})")
+
+
+@item_app.command("close")
+def item_close(item_id: int, as_: AsOpt, closed: Annotated[str, typer.Option(help="YYYY-MM-DD")],
+               outcome: Annotated[str, typer.Option()], findings: Annotated[str | None, typer.Option()] = None,
+               version: VersionOpt = None, db: DbOpt = None) -> None:
+    """Close an item with its outcome."""
+    from cdrflow.workflow import mpr
+
+    v = _run(lambda: mpr.close_item(_store(db), _actor(as_), item_id, closed=_req_day(closed, "--closed"),
+                                    outcome=outcome, findings=findings, expected_version=version))
+    out.print(f"item {item_id} CLOSED (version {v})")
+
+
+@item_app.command("list")
+def item_list(as_: AsOpt, org: Annotated[str | None, typer.Option()] = None,
+              kind: Annotated[str | None, typer.Option()] = None,
+              state: Annotated[str | None, typer.Option()] = None, db: DbOpt = None) -> None:
+    """Items you may see."""
+    from cdrflow.workflow import mpr
+
+    rows = _run(lambda: mpr.items(_store(db), _actor(as_), org=org, kind=kind, state=state))
+    _table("M/PR items", ["id", "org", "kind", "cite", "title", "owner", "opened", "due", "state", "closed",
+                          "outcome", "v"],
+           [[i["item_id"], i["org"], i["kind"], i["cite"], i["title"], i["owner"], i["opened"], i["due"],
+             i["state"], i["closed"], i["outcome"], i["version"]] for i in rows])
+
+
+# ---- panels --------------------------------------------------------------------------------------
+
+@panel_app.command("need")
+def panel_need(as_: AsOpt, dds: Annotated[str, typer.Option("--dds")], specialty: Annotated[str, typer.Option()],
+               area: Annotated[str, typer.Option()], needed: Annotated[int, typer.Option()],
+               db: DbOpt = None) -> None:
+    """Set how many eligible providers a panel needs (D.4.b)."""
+    from cdrflow.workflow import mpr
+
+    _run(lambda: mpr.set_panel_need(_store(db), _actor(as_), dds=dds, specialty=specialty, area=area,
+                                    needed=needed))
+    out.print(f"{dds} {specialty.upper()} / {area.upper()}: {needed} needed")
+
+
+@panel_app.command("gap")
+def panel_gap(as_: AsOpt, dds: Annotated[str, typer.Option("--dds")], as_of: AsOfOpt, db: DbOpt = None) -> None:
+    """Needed − eligible providers per specialty and area, and open recruitment (D.4.b)."""
+    from cdrflow.workflow import mpr
+
+    rows = _run(lambda: mpr.panel_gap(_store(db), _actor(as_), dds, _req_day(as_of, "--as-of")))
+    _table(f"{dds} panel gap on {as_of}", ["specialty", "area", "needed", "serving", "eligible", "gap", "recruiting"],
+           [[g["specialty"], g["area"], g["needed"], g["serving"], g["eligible"], g["gap"], g["recruiting"]]
+            for g in rows])
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(mpr_app, name="mpr")

@@ -1,0 +1,319 @@
+"""The CE provider registry in the DCF (PM 00215.001D.4.b, D.4.c): imports, checks, the review queue, flags.
+
+Run on SQLite and PostgreSQL alike (fixture ``store``). The organisation built by :func:`build_orgs`
+is shared with ``test_mpr_access.py`` and ``test_mpr_items.py``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
+
+from cdrflow.dcf.schema import mpr_checks, mpr_flags, mpr_leie, mpr_licenses, mpr_review_queue
+from cdrflow.dcf.store import Actor, ConflictError, Store
+from cdrflow.workflow import mpr
+
+from ..dbfixtures import store
+
+__all__ = ["store"]
+
+FIXTURES = Path(__file__).parents[1] / "mpr" / "fixtures"
+ADMIN = Actor("admin", "SYSTEM")
+MPRT = Actor("mprt1", "MPRT")
+PRC5 = Actor("prc5", "PRC")
+PRC3 = Actor("prc3", "PRC")
+MPRO_OH = Actor("mpro_oh", "MPRO")
+ADMIN_OH = Actor("admin_oh", "DDS_ADMIN")
+CMC_OH = Actor("cmc_oh", "CMC")
+EXAM_OH = Actor("exam_oh", "EXAMINER")
+MPRO_IN = Actor("mpro_in", "MPRO")
+MPRO_PA = Actor("mpro_pa", "MPRO")
+AS_OF = dt.date(2025, 3, 1)
+
+
+def build_orgs(st: Store) -> None:
+    """CO; RO-05 (DDS-OH, DDS-IN); RO-03 (DDS-PA); and their people."""
+    mpr.add_org(st, ADMIN, level="CO", code="CO", name="ODD Medical Professional Relations Team")
+    mpr.add_org(st, ADMIN, level="RO", code="RO-05", name="Chicago region", parent="CO")
+    mpr.add_org(st, ADMIN, level="RO", code="RO-03", name="Philadelphia region", parent="CO")
+    for code, ro in (("DDS-OH", "RO-05"), ("DDS-IN", "RO-05"), ("DDS-PA", "RO-03")):
+        mpr.add_org(st, ADMIN, level="DDS", code=code, name=code, parent=ro)
+    for org, name, role in (("CO", "mprt1", "MPRT"), ("RO-05", "prc5", "PRC"), ("RO-03", "prc3", "PRC"),
+                            ("DDS-OH", "mpro_oh", "MPRO"), ("DDS-OH", "admin_oh", "DDS_ADMIN"),
+                            ("DDS-OH", "cmc_oh", "CMC"), ("DDS-OH", "exam_oh", "EXAMINER"),
+                            ("DDS-IN", "mpro_in", "MPRO"), ("DDS-PA", "mpro_pa", "MPRO")):
+        mpr.add_person(st, ADMIN, org=org, name=name, role=role)
+
+
+def build_registry(st: Store, leie: str = "mpr_leie_v1.csv") -> None:
+    """The organisation, both DDSs' providers and rosters, and the LEIE."""
+    build_orgs(st)
+    mpr.import_providers(st, MPRO_OH, FIXTURES / "mpr_providers_oh.csv")
+    mpr.import_providers(st, MPRO_PA, FIXTURES / "mpr_providers_pa.csv")
+    mpr.import_roster(st, MPRO_OH, FIXTURES / "mpr_roster_oh.csv")
+    mpr.import_roster(st, MPRO_PA, FIXTURES / "mpr_roster_pa.csv")
+    mpr.import_leie(st, MPRT, FIXTURES / leie, file_date=dt.date(2025, 2, 10))
+
+
+def by_ext(st: Store, actor: Actor = MPRO_OH) -> dict[str, dict[str, Any]]:
+    return {p["ext_id"]: p for p in mpr.providers(st, actor)}
+
+
+def count(st: Store, table: Any) -> int:
+    with st.read() as tx:
+        return int(tx.conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+# ---- organisation -------------------------------------------------------------------------------
+
+def test_org_structure_and_people_checks(store: Store) -> None:
+    build_orgs(store)
+    got = {o["code"]: (o["level"], o["parent"]) for o in mpr.orgs(store)}
+    assert got["DDS-OH"] == ("DDS", "RO-05") and got["RO-03"] == ("RO", "CO") and got["CO"] == ("CO", None)
+    with pytest.raises(mpr.MprError, match="a DDS's parent is a RO"):
+        mpr.add_org(store, ADMIN, level="DDS", code="DDS-XX", name="x", parent="CO")
+    with pytest.raises(mpr.MprError, match="PRC is a RO role"):
+        mpr.add_person(store, ADMIN, org="DDS-OH", name="someone", role="PRC")
+    with pytest.raises(mpr.AccessDenied, match="administrator"):
+        mpr.add_org(store, MPRT, level="RO", code="RO-09", name="x", parent="CO")
+    with pytest.raises(ConflictError):
+        mpr.add_person(store, ADMIN, org="DDS-OH", name="mpro_oh", role="MPRO")
+    # The DDS Administrator adds people to their own DDS only (A.3).
+    mpr.add_person(store, ADMIN_OH, org="DDS-OH", name="exam2_oh", role="EXAMINER")
+    with pytest.raises(mpr.AccessDenied, match="may not add people to DDS-PA"):
+        mpr.add_person(store, ADMIN_OH, org="DDS-PA", name="spy", role="EXAMINER")
+
+
+def test_actor_must_be_the_person_in_their_role(store: Store) -> None:
+    build_orgs(store)
+    with pytest.raises(mpr.AccessDenied, match="mpro_oh is MPRO in the M/PR record, not DDS_ADMIN"):
+        mpr.providers(store, Actor("mpro_oh", "DDS_ADMIN"))
+    with pytest.raises(mpr.AccessDenied, match="not an active M/PR person"):
+        mpr.providers(store, Actor("stranger", "MPRO"))
+
+
+# ---- imports ------------------------------------------------------------------------------------
+
+def test_provider_import_rejects_and_is_idempotent(store: Store) -> None:
+    build_orgs(store)
+    res = mpr.import_providers(store, MPRO_OH, FIXTURES / "mpr_providers_oh.csv")
+    assert res.read == 10 and res.accepted == 7 and res.reconciles()
+    assert res.counts == {"inserted": 6, "updated": 0, "unchanged": 0}
+    why = {r.row: (r.field, r.reason) for r in res.rejects}
+    assert why[8][0] == "NPI" and "check digit" in why[8][1]
+    assert why[9][0] == "SPECIALTIES" and "row 2" in why[9][1]
+    assert 10 in why
+    ps = by_ext(store)
+    assert [loc["city"] for loc in ps["OH-2"]["locations"]] == ["Columbus", "Dayton"]
+    assert ps["OH-1"]["specialties"] == ["PHYSICIAN", "INTERNAL MEDICINE"] and ps["OH-1"]["status"] == "ACTIVE"
+    again = mpr.import_providers(store, MPRO_OH, FIXTURES / "mpr_providers_oh.csv")
+    assert again.counts == {"inserted": 0, "updated": 0, "unchanged": 6}
+    assert {p["version"] for p in by_ext(store).values()} == {1}
+
+
+def test_roster_import_links_by_npi_then_name_and_state(store: Store) -> None:
+    build_orgs(store)
+    mpr.import_providers(store, MPRO_OH, FIXTURES / "mpr_providers_oh.csv")
+    res = mpr.import_roster(store, MPRO_OH, FIXTURES / "mpr_roster_oh.csv")
+    assert res.read == 8 and res.accepted == 7 and res.reconciles()
+    assert res.rejects[0].field == "STATUS"
+    c = res.counts
+    assert (c["inserted"], c["linked_npi"], c["linked_name"], c["queued"], c["unlinked"]) == (7, 2, 2, 1, 2)
+    ps = by_ext(store)
+    with store.read() as tx:
+        links = {(r["state"], r["number"]): (r["provider_id"], r["link"])
+                 for r in tx.conn.execute(select(mpr_licenses)).mappings()}
+    assert links[("OH", "MD.0451221")] == (ps["OH-1"]["provider_id"], "NPI")
+    assert links[("OH", "PSY-1001")] == (ps["OH-2"]["provider_id"], "NAME_STATE")
+    assert links[("TX", "PSY-30877")] == (None, None)  # no location in TX
+    q = mpr.queue(store, MPRO_OH)
+    assert [e["kind"] for e in q] == ["LICENSE_LINK"]
+    assert {c["provider_id"] for c in q[0]["candidates"]} == {ps["OH-6"]["provider_id"], ps["OH-7"]["provider_id"]}
+    # Re-import: nothing changes and the question is not asked twice.
+    again = mpr.import_roster(store, MPRO_OH, FIXTURES / "mpr_roster_oh.csv")
+    assert again.counts["unchanged"] == 7 and again.counts["queued"] == 0
+    assert len(mpr.queue(store, MPRO_OH, state=None)) == 1
+    # A person decides which Anya Kestrel holds the license (LICENSE_LINK).
+    with pytest.raises(mpr.MprError, match="provider_id"):
+        mpr.decide_review(store, CMC_OH, q[0]["queue_id"], confirm=True, rationale="x", provider_id=999)
+    assert mpr.decide_review(store, CMC_OH, q[0]["queue_id"], confirm=True, rationale="address of record",
+                             provider_id=ps["OH-6"]["provider_id"]) == "CONFIRMED"
+    lic = list(mpr.provider(store, MPRO_OH, ps["OH-6"]["provider_id"])["licenses"])
+    assert [(x["number"], x["link"]) for x in lic] == [("PSY-4004", "PERSON")]
+    with pytest.raises(ConflictError, match="already CONFIRMED"):
+        mpr.decide_review(store, MPRO_OH, q[0]["queue_id"], confirm=False, rationale="x")
+
+
+def test_leie_import_replaces_the_list_and_skips_the_same_file(store: Store) -> None:
+    build_orgs(store)
+    first = mpr.import_leie(store, MPRT, FIXTURES / "mpr_leie_v1.csv", file_date=dt.date(2025, 2, 10))
+    assert first.counts == {"stored": 5} and count(store, mpr_leie) == 5
+    same = mpr.import_leie(store, MPRO_OH, FIXTURES / "mpr_leie_v1.csv")
+    assert same.counts == {"unchanged": 5} and same.import_id == first.import_id
+    second = mpr.import_leie(store, MPRO_OH, FIXTURES / "mpr_leie_v2.csv")
+    assert second.import_id != first.import_id and count(store, mpr_leie) == 5
+    with pytest.raises(mpr.AccessDenied, match="LEIE is imported by"):
+        mpr.import_leie(store, PRC5, FIXTURES / "mpr_leie_v1.csv")
+
+
+# ---- checks -------------------------------------------------------------------------------------
+
+def test_check_end_to_end_sanction_flag_reinstatement_and_idempotence(store: Store) -> None:
+    build_registry(store)
+    ps = by_ext(store)
+    pid = {k: v["provider_id"] for k, v in ps.items()}
+    run = mpr.check(store, MPRO_OH, "DDS-OH", AS_OF)
+    assert run.providers == 6 and run.queued == 1 and run.new_checks == 6
+    ps = by_ext(store)
+    assert ps["OH-1"]["eligible"] is False  # exact NPI match, current exclusion
+    assert ps["OH-2"]["eligible"] is True  # not on the LEIE, ACTIVE OH license
+    assert ps["OH-3"]["eligible"] is None  # two LEIE entries with the name, elsewhere: a person decides
+    assert ps["OH-5"]["eligible"] is False  # excluded 2023-05-05
+    assert ps["OH-6"]["eligible"] is False and ps["OH-7"]["eligible"] is False  # no license linked yet
+    fl = {f["provider_id"]: f for f in mpr.flags(store, MPRO_OH)}
+    assert set(fl) == {pid["OH-1"], pid["OH-5"], pid["OH-6"], pid["OH-7"]}
+    f1 = fl[pid["OH-1"]]
+    assert (f1["from_eligible"], f1["to_eligible"], f1["must_act_role"], f1["must_act_person"]) == \
+        (None, False, "MPRO", "mpro_oh")
+    assert "PM 00215.001D.4.c" in f1["reason"] and "Quentin L Zarrow" in f1["reason"]
+    detail = mpr.provider(store, MPRO_OH, pid["OH-1"])
+    leie_check = next(c for c in detail["checks"] if c["kind"] == "LEIE")
+    assert leie_check["result"]["status"] == "MATCH" and leie_check["federal_sanction"] is True
+    assert leie_check["result"]["candidates"][0]["strength"] == "NPI"
+    elig = next(c for c in detail["checks"] if c["kind"] == "ELIGIBILITY")
+    reasons = [r["text"] for r in elig["result"]["calc"][0]["output"]["reasons"]]
+    assert any("federal sanction" in t for t in reasons)
+
+    # Idempotent: the same as_of and the same data add nothing.
+    before = count(store, mpr_checks)
+    again = mpr.check(store, MPRO_OH, "DDS-OH", AS_OF)
+    assert again.new_checks == 0 and again.flags == [] and again.queued == 0
+    assert count(store, mpr_checks) == before and count(store, mpr_flags) == 4
+
+    # The monthly supplement reinstates Perrington (REINDATE 2024-06-01): eligible again, flagged.
+    mpr.import_leie(store, MPRO_OH, FIXTURES / "mpr_leie_v2.csv")
+    run3 = mpr.check(store, MPRO_OH, "DDS-OH", AS_OF)
+    assert run3.new_checks == 1 and len(run3.flags) == 1
+    f5 = next(f for f in mpr.flags(store, MPRO_OH) if f["flag_id"] == run3.flags[0])
+    assert (f5["provider_id"], f5["from_eligible"], f5["to_eligible"]) == (pid["OH-5"], False, True)
+    leie5 = [c for c in mpr.provider(store, MPRO_OH, pid["OH-5"])["checks"] if c["kind"] == "LEIE"][-1]
+    assert leie5["result"]["candidates"][0]["sanction"] == "REINSTATED"
+
+    # The checks are append-only in the database.
+    with store.tx() as tx, pytest.raises(DBAPIError, match="append-only"):
+        tx.conn.execute(text("UPDATE mpr_checks SET eligible = NULL"))
+    with store.tx() as tx, pytest.raises(DBAPIError, match="append-only"):
+        tx.conn.execute(text("DELETE FROM mpr_checks"))
+
+
+@pytest.mark.parametrize("confirm", [True, False])
+def test_ambiguous_match_is_queued_then_a_person_decides(store: Store, confirm: bool) -> None:
+    build_registry(store)
+    pid = by_ext(store)["OH-3"]["provider_id"]
+    mpr.check(store, MPRO_OH, "DDS-OH", AS_OF)
+    q = [e for e in mpr.queue(store, MPRO_OH) if e["kind"] == "LEIE_MATCH"]
+    assert len(q) == 1 and q[0]["provider_id"] == pid and len(q[0]["candidates"]) == 2
+    assert "confirm whether it is Margola T Vestrane" in q[0]["question"]
+    assert not [f for f in mpr.flags(store, MPRO_OH) if f["provider_id"] == pid]  # undecided: no flag
+    with pytest.raises(mpr.AccessDenied):
+        mpr.decide_review(store, EXAM_OH, q[0]["queue_id"], confirm=confirm, rationale="x")
+    with pytest.raises(mpr.AccessDenied):
+        mpr.decide_review(store, MPRO_PA, q[0]["queue_id"], confirm=confirm, rationale="x")
+    mpr.decide_review(store, MPRO_OH, q[0]["queue_id"], confirm=confirm,
+                      rationale="DOB and former address match" if confirm else "different person (DOB)")
+    run = mpr.check(store, MPRO_OH, "DDS-OH", AS_OF)
+    assert run.queued == 0
+    assert by_ext(store)["OH-3"]["eligible"] is (not confirm)
+    new = [f for f in mpr.flags(store, MPRO_OH) if f["provider_id"] == pid]
+    if confirm:
+        assert len(new) == 1 and new[0]["to_eligible"] is False
+    else:
+        assert new == []  # a first decided answer of "eligible" is no change
+    last = [c for c in mpr.provider(store, MPRO_OH, pid)["checks"] if c["kind"] == "LEIE"][-1]
+    assert last["result"]["review_decision"]["state"] == ("CONFIRMED" if confirm else "DISMISSED")
+    with store.read() as tx:
+        assert tx.conn.execute(select(func.count()).select_from(mpr_review_queue)
+                               .where(mpr_review_queue.c.kind == "LEIE_MATCH")).scalar_one() == 1
+
+
+def test_flag_lifecycle(store: Store) -> None:
+    build_registry(store)
+    mpr.check(store, MPRO_OH, "DDS-OH", AS_OF)
+    pid = by_ext(store)["OH-1"]["provider_id"]
+    flag = next(f for f in mpr.flags(store, MPRO_OH) if f["provider_id"] == pid)
+    for who in (EXAM_OH, CMC_OH, PRC5, MPRT, MPRO_PA):
+        with pytest.raises(mpr.AccessDenied):
+            mpr.resolve_flag(store, who, flag["flag_id"], note="x")
+    with pytest.raises(mpr.MprError, match="note"):
+        mpr.resolve_flag(store, MPRO_OH, flag["flag_id"], note=" ")
+    mpr.resolve_flag(store, MPRO_OH, flag["flag_id"], note="removed from the panel; no more CEs scheduled",
+                     deactivate=True)
+    done = next(f for f in mpr.flags(store, MPRO_OH, state=None) if f["flag_id"] == flag["flag_id"])
+    assert (done["state"], done["done_by"]) == ("DONE", "mpro_oh:MPRO")
+    assert by_ext(store)["OH-1"]["status"] == "INACTIVE"
+    with pytest.raises(ConflictError, match="already DONE"):
+        mpr.resolve_flag(store, ADMIN_OH, flag["flag_id"], note="again")
+    # An INACTIVE provider is not checked any more.
+    run = mpr.check(store, MPRO_OH, "DDS-OH", dt.date(2025, 4, 1))
+    assert run.providers == 5
+
+
+def test_license_expiry_changes_eligibility_on_a_later_check(store: Store) -> None:
+    build_registry(store)
+    mpr.check(store, MPRO_OH, "DDS-OH", AS_OF)
+    pid = by_ext(store)["OH-2"]["provider_id"]
+    run = mpr.check(store, MPRO_OH, "DDS-OH", dt.date(2027, 7, 1))  # PSY-1001 expired 2027-06-30
+    assert by_ext(store)["OH-2"]["eligible"] is False
+    f = [f for f in mpr.flags(store, MPRO_OH) if f["provider_id"] == pid]
+    assert len(f) == 1 and f[0]["flag_id"] in run.flags
+    assert (f[0]["from_eligible"], f[0]["to_eligible"]) == (True, False)
+    assert "expired on 2027-06-30" in str(mpr.provider(store, MPRO_OH, pid)["checks"][-1]["result"])
+
+
+def test_check_needs_the_leie(store: Store) -> None:
+    build_orgs(store)
+    mpr.import_providers(store, MPRO_OH, FIXTURES / "mpr_providers_oh.csv")
+    with pytest.raises(mpr.MprError, match="no LEIE imported"):
+        mpr.check(store, MPRO_OH, "DDS-OH", AS_OF)
+
+
+def test_due_checks_schedule(store: Store) -> None:
+    build_registry(store)
+    assert [d["dds"] for d in mpr.due_checks(store, AS_OF)] == ["DDS-OH", "DDS-PA"]  # never checked
+    mpr.check(store, MPRO_OH, "DDS-OH", AS_OF)
+    assert [d["dds"] for d in mpr.due_checks(store, dt.date(2025, 3, 20))] == ["DDS-PA"]
+    late = mpr.due_checks(store, dt.date(2025, 4, 15))
+    assert [(d["dds"], d["days"]) for d in late] == [("DDS-OH", 45), ("DDS-PA", None)]
+    assert [d["dds"] for d in mpr.due_checks(store, dt.date(2025, 4, 15), period_days=60)] == ["DDS-PA"]
+    assert [d["dds"] for d in mpr.due_checks(store, dt.date(2025, 4, 15), actor=PRC3)] == ["DDS-PA"]
+    runs = mpr.check_due(store, dt.date(2025, 4, 15))
+    assert [r.dds for r in runs] == ["DDS-OH", "DDS-PA"]
+    assert mpr.due_checks(store, dt.date(2025, 4, 15)) == []
+    pa = {p["ext_id"]: p["eligible"] for p in mpr.providers(store, MPRO_PA)}
+    assert pa == {"PA-1": True, "PA-2": False}  # a practice has no license on the (personal) roster
+
+
+def test_panel_gap(store: Store) -> None:
+    build_registry(store)
+    mpr.set_panel_need(store, MPRO_OH, dds="DDS-OH", specialty="psychology", area="central", needed=3)
+    mpr.set_panel_need(store, ADMIN_OH, dds="DDS-OH", specialty="PHYSICIAN", area="CENTRAL", needed=1)
+    mpr.set_panel_need(store, MPRO_OH, dds="DDS-OH", specialty="PSYCHOLOGY", area="CENTRAL", needed=2)  # revised
+    with pytest.raises(mpr.AccessDenied):
+        mpr.set_panel_need(store, PRC5, dds="DDS-OH", specialty="X", area="Y", needed=1)
+    mpr.check(store, MPRO_OH, "DDS-OH", AS_OF)
+    mpr.open_item(store, MPRO_OH, org="DDS-OH", kind="RECRUITMENT", title="recruit a psychologist in Columbus",
+                  owner="mpro_oh", opened=AS_OF, specialty="PSYCHOLOGY", area="CENTRAL")
+    gap = {(g["specialty"], g["area"]): g for g in mpr.panel_gap(store, PRC5, "DDS-OH", AS_OF)}
+    psy = gap[("PSYCHOLOGY", "CENTRAL")]
+    # OH-2 (eligible) and OH-6 (no license) serve it.
+    assert (psy["needed"], psy["serving"], psy["eligible"], psy["gap"], psy["recruiting"]) == (2, 2, 1, 1, 1)
+    phys = gap[("PHYSICIAN", "CENTRAL")]
+    assert (phys["eligible"], phys["gap"]) == (0, 1)  # OH-1 is sanctioned
+    assert mpr.panel_gap(store, MPRO_OH, "DDS-OH", dt.date(2025, 1, 1))[0]["eligible"] == 0  # before any check
+    with pytest.raises(mpr.AccessDenied):
+        mpr.panel_gap(store, MPRO_PA, "DDS-OH", AS_OF)
