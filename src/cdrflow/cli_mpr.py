@@ -340,5 +340,38 @@ def panel_gap(as_: AsOpt, dds: Annotated[str, typer.Option("--dds")], as_of: AsO
             for g in rows])
 
 
+@mpr_app.command("report")
+def report(
+    as_: AsOpt,
+    dds: Annotated[str, typer.Option("--dds", help="the DDS, e.g. DDS-PA")],
+    fy: Annotated[int, typer.Option("--fy", help="federal fiscal year (October to September), e.g. 2025")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="the report: .html (or .json for the figures)")],
+    kind: Annotated[str, typer.Option("--kind", help="oversight: the RO's annual oversight report (D.3.i); "
+                                                     "summary: the DDS's M/PR activity summary (D.4)")] = "oversight",
+    db: DbOpt = None,
+) -> None:
+    """A DDS's M/PR year from the records, as HTML with charts (print it from a browser for PDF)."""
+    from cdrflow.reports.mpr_report import render_mpr_report
+    from cdrflow.workflow.mpr_reports import report_data, to_json
+
+    kinds = {"oversight": "RO_OVERSIGHT", "summary": "DDS_SUMMARY"}
+    if kind.lower() not in kinds:
+        err.print(f"error: --kind: oversight or summary, got {kind!r}")
+        raise typer.Exit(2)
+    if output.suffix.lower() not in (".html", ".json"):
+        err.print(f"error: --output: {output}: use .html or .json")
+        raise typer.Exit(2)
+    data = _run(lambda: report_data(_store(db), _actor(as_), dds, fy, kinds[kind.lower()]))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    if output.suffix.lower() == ".json":
+        output.write_bytes(to_json(data))
+    else:
+        output.write_text(render_mpr_report(data), encoding="utf-8")
+    p = data["providers"]
+    out.print(f"{data['title']}: {dds}, FY {fy} ({data['start']} to {data['end']})")
+    out.print(f"providers {p['total']:,}; eligibility changes {len(data['changes']):,}; "
+              f"items open at year end {sum(data['open_by_age'].values()):,} -> {output}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(mpr_app, name="mpr")

@@ -45,7 +45,7 @@ def cli(*args: str) -> tuple[int, str]:
     return r.exit_code, r.output
 
 
-def test_mpr_flow_through_the_cli(store: Store) -> None:
+def test_mpr_flow_through_the_cli(store: Store, tmp_path: Path) -> None:
     db = ["--db", _url(store)]
     sysadm = ["--as", "admin:SYSTEM"]
     for args in (["--level", "CO", "--code", "CO", "--name", "ODD MPRT"],
@@ -137,3 +137,13 @@ def test_mpr_flow_through_the_cli(store: Store) -> None:
     assert code == 0 and "DDS-OH on 2025-04-15" in text, text
     code, text = cli("mpr", "check", "--dds", "DDS-OH", "--as-of", "2025-03-01", "--as", "mpro_oh:CMC", *db)
     assert code == 2 and "is MPRO in the M/PR record, not CMC" in text, text
+
+    # the RO's annual oversight report for DDS-OH, FY 2025, from the records above
+    target = tmp_path / "oh-fy2025.html"
+    code, text = cli("mpr", "report", "--dds", "DDS-OH", "--fy", "2025", "-o", str(target), "--as", "prc5:PRC", *db)
+    assert code == 0 and "Annual oversight report" in text, text
+    page = target.read_text(encoding="utf-8")
+    assert "annual visit" in page and "exam room fine" in page and "<svg" in page
+    code, text = cli("mpr", "report", "--dds", "DDS-OH", "--fy", "2025", "-o", str(target), "--as", "mpro_pa:MPRO",
+                     *db)
+    assert code == 2 and "may not read" in text, text
