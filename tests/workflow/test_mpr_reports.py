@@ -88,6 +88,8 @@ def test_the_page_shows_every_section_and_its_figures(store: Store) -> None:
                  "Items open on the last day of the year, by age", "undecided (a person must decide)"):
         assert text in page, text
     assert "Convention (next year)" not in page  # opened after the fiscal year
+    for chart in ("mpr-eligibility", "mpr-items", "mpr-ages"):  # every chart drawn, none lost to a template slip
+        assert f'data-chart="{chart}"' in page, chart
 
 
 @pytest.mark.parametrize(("actor", "allowed"), [(MPRO_OH, True), (PRC5, True), (MPRT, True),

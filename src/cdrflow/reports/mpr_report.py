@@ -23,7 +23,7 @@ def render_mpr_report(data: dict[str, Any]) -> str:
     """One DDS's M/PR year as a standalone HTML page."""
     kinds = data["items_by_kind"]
     charts = {
-        "items": horizontal_bars(
+        "work": horizontal_bars(
             "mpr-items", "Work items opened in the fiscal year, by kind",
             [k["kind"].replace("_", " ").lower() for k in kinds], [k["opened"] for k in kinds],
             [f"{k['opened']} opened, {k['closed']} closed, {k['open_at_end']} open at year end" for k in kinds],

@@ -1,0 +1,110 @@
+"""The pages people open, rendered in real Chromium: the EXR worksheet and the RO's annual M/PR report.
+
+Each page is made the way a user makes it (the ``cdrflow`` commands of the README, on a fresh
+SQLite database), opened in Debian's Chromium through Playwright, checked as the browser lays it
+out (rows, the MOE row, charts with a size, no console errors) and printed to PDF. ``make test``
+installs Chromium when the machine lacks it.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+CLI = [sys.executable, "-m", "cdrflow.cli"]
+FIXTURES = Path(__file__).parents[1] / "mpr" / "fixtures"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "Chromium is missing: `make test` installs Debian's chromium"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+def cdrflow(db: str, *args: str) -> str:
+    p = subprocess.run([*CLI, *args, "--db", db], capture_output=True, text=True, timeout=120, check=False)
+    assert p.returncode == 0, f"{args}: {p.stdout}\n{p.stderr}"
+    return p.stdout
+
+
+def open_page(browser: Any, path: Path) -> tuple[Any, list[str]]:
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(path.resolve().as_uri())
+    return page, errors
+
+
+def test_exr_worksheet_in_chromium(browser: Any, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/exr.db"
+    cdrflow(db, "db", "upgrade")
+    cdrflow(db, "exr", "open", "--as", "fran:FO", "--ssn", "123456789", "--request-month", "2004-09",
+            "--btm", "2003-11", "--cpd-impairment", "back disorder", "--cpd-basis", "LISTING",
+            "--alleged", "back reinjured", "--sga", "2003-09,2003-10,2003-11,2003-12,2004-01,2004-02,2004-03,2004-05")
+    cdrflow(db, "exr", "develop", "1", "--as", "jo:DE")
+    cdrflow(db, "exr", "same-or-related", "1", "--yes", "--rationale", "same back", "--as", "jo:DE")
+    cdrflow(db, "exr", "mirs", "1", "--month", "2004-04", "--mi-related", "--capable-of-sga", "--as", "dr:DC")
+    cdrflow(db, "exr", "mirs", "1", "--from", "2004-06", "--to", "2004-09", "--as", "dr:DC")
+    cdrflow(db, "exr", "determine", "1", "--as-of", "2004-10-15", "--as", "jo:DE")
+    out = tmp_path / "worksheet.html"
+    cdrflow(db, "exr", "worksheet", "1", "-o", str(out))
+
+    page, errors = open_page(browser, out)
+    rows = page.locator("tr[data-month]")
+    assert rows.count() == 13  # 2003-09 .. 2004-09: the 12-month window and the request month
+    moe = page.locator("tr.moe")
+    assert moe.count() == 1 and "June 2004" in moe.inner_text()
+    assert moe.is_visible() and moe.bounding_box()["height"] > 0
+    assert "ENTITLED" in page.inner_text("body")
+    pdf = page.pdf(format="Letter")
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+    assert errors == []
+    page.close()
+
+
+def test_annual_mpr_report_in_chromium(browser: Any, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path}/mpr.db"
+    sysadm = ("--as", "admin:SYSTEM")
+    cdrflow(db, "db", "upgrade")
+    cdrflow(db, "mpr", "org", "add", "--level", "CO", "--code", "CO", "--name", "ODD MPRT", *sysadm)
+    cdrflow(db, "mpr", "org", "add", "--level", "RO", "--code", "RO-03", "--name", "Philadelphia", "--parent", "CO",
+            *sysadm)
+    cdrflow(db, "mpr", "org", "add", "--level", "DDS", "--code", "DDS-PA", "--name", "Pennsylvania",
+            "--parent", "RO-03", *sysadm)
+    cdrflow(db, "mpr", "person", "add", "--org", "DDS-PA", "--name", "pat", "--role", "MPRO", *sysadm)
+    cdrflow(db, "mpr", "person", "add", "--org", "RO-03", "--name", "rita", "--role", "PRC", *sysadm)
+    mpro = ("--as", "pat:MPRO")
+    cdrflow(db, "mpr", "import", "providers", str(FIXTURES / "mpr_providers_pa.csv"), *mpro)
+    cdrflow(db, "mpr", "import", "roster", str(FIXTURES / "mpr_roster_pa.csv"), *mpro)
+    cdrflow(db, "mpr", "import", "leie", str(FIXTURES / "mpr_leie_v1.csv"), "--file-date", "2025-02-10", *mpro)
+    cdrflow(db, "mpr", "check", "--dds", "DDS-PA", "--as-of", "2025-03-01", *mpro)
+    cdrflow(db, "mpr", "item", "open", "--org", "DDS-PA", "--kind", "ONSITE_VISIT", "--title", "Visit",
+            "--owner", "pat", "--opened", "2025-03-05", *mpro)
+    out = tmp_path / "report.html"
+    cdrflow(db, "mpr", "report", "--dds", "DDS-PA", "--fy", "2025", "-o", str(out), "--as", "rita:PRC")
+
+    page, errors = open_page(browser, out)
+    assert page.locator("h2").count() == 6
+    charts = page.locator("figure.chart svg")
+    assert charts.count() == 3
+    for i in range(charts.count()):
+        box = charts.nth(i).bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 50
+    assert "Annual oversight report" in page.title() or "Annual oversight report" in page.inner_text("h1")
+    pdf = page.pdf(format="Letter")
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+    assert errors == []
+    page.close()
