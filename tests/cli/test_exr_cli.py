@@ -5,20 +5,18 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from typer.testing import CliRunner
 
-from cdrflow.cli import app
 from cdrflow.dcf import store as dcf_store
 from cdrflow.dcf.store import Store
 
 from ..dbfixtures import store
+from .runner import cli
+from .runner import store_url as _url
 
 __all__ = ["store"]
 
-runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
@@ -30,17 +28,6 @@ def _setup() -> None:
     assert "FO" in dcf_store.ROLES  # the field office opens EXR requests
 
 
-def _url(st: Store) -> str:
-    url: str = st.test_url  # type: ignore[attr-defined]
-    schema = st.test_schema  # type: ignore[attr-defined]
-    if schema:
-        url += "?options=" + quote(f"-csearch_path={schema}")
-    return url
-
-
-def cli(*args: str) -> tuple[int, str]:
-    r = runner.invoke(app, list(args))
-    return r.exit_code, r.output
 
 
 SMITH = ["--ssn", "123450001", "--title", "T2", "--request-month", "2004-09", "--btm", "2003-11",

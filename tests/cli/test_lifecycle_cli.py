@@ -4,23 +4,21 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
 
-from cdrflow.cli import app
 from cdrflow.dcf.schema import cases, events
 from cdrflow.dcf.store import Store
 from cdrflow.simulate.lifecycle import DEMO_PC_TABLE
 from cdrflow.simulate.returns import simulate_returns, write_returns
 
 from ..dbfixtures import store
+from .runner import cli
+from .runner import store_url as _url
 
 __all__ = ["store"]
 
-runner = CliRunner()
 
 
 @pytest.fixture(autouse=True)
@@ -31,17 +29,6 @@ def _wide_console() -> None:
     cli_lifecycle.out.width = 220
 
 
-def _url(st: Store) -> str:
-    url: str = st.test_url  # type: ignore[attr-defined]
-    schema = st.test_schema  # type: ignore[attr-defined]
-    if schema:
-        url += "?options=" + quote(f"-csearch_path={schema}")
-    return url
-
-
-def cli(*args: str) -> tuple[int, str]:
-    r = runner.invoke(app, list(args))
-    return r.exit_code, r.output
 
 
 def test_verbs_end_to_end(store: Store, tmp_path: Path) -> None:

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from typer.testing import CliRunner
 
-from cdrflow.cli import app
 from cdrflow.dcf import store as dcf_store
 from cdrflow.dcf.store import Store
 from cdrflow.workflow import mpr
 
 from ..dbfixtures import store
+from .runner import cli
+from .runner import store_url as _url
 
 __all__ = ["store"]
 
-runner = CliRunner()
 FIXTURES = Path(__file__).parents[1] / "mpr" / "fixtures"
 
 
@@ -32,17 +30,6 @@ def _setup(monkeypatch: pytest.MonkeyPatch) -> None:
     assert set(mpr.ROLE_TEXT) <= set(dcf_store.ROLES)
 
 
-def _url(st: Store) -> str:
-    url: str = st.test_url  # type: ignore[attr-defined]
-    schema = st.test_schema  # type: ignore[attr-defined]
-    if schema:
-        url += "?options=" + quote(f"-csearch_path={schema}")
-    return url
-
-
-def cli(*args: str) -> tuple[int, str]:
-    r = runner.invoke(app, list(args))
-    return r.exit_code, r.output
 
 
 def test_mpr_flow_through_the_cli(store: Store, tmp_path: Path) -> None:

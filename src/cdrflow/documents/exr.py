@@ -16,10 +16,10 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Final
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, Undefined, UndefinedError
+from jinja2 import Undefined, UndefinedError
 from markupsafe import Markup
 
-from .filters import FILTERS, TESTS
+from .render import environment
 
 KIND: Final = "EXR_WORKSHEET"
 
@@ -52,15 +52,7 @@ def stamp(value: Any) -> str:
     return f"{when:%Y-%m-%d %H:%M} UTC"
 
 
-_ENV: Final = Environment(
-    loader=PackageLoader("cdrflow.documents", "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_ENV.filters.update(FILTERS)
-_ENV.tests.update(TESTS)
+_ENV: Final = environment()
 _ENV.filters["stamp"] = stamp
 _ENV.globals.update(step_label=STEP_LABELS.get, step_cite=STEP_CITES.get)
 

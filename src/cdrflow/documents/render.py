@@ -69,15 +69,21 @@ def _fail(message: str) -> NoReturn:
     raise DocumentDataError(message)
 
 
-_ENV: Final = Environment(
-    loader=PackageLoader("cdrflow.documents", "templates"),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-_ENV.filters.update(FILTERS)
-_ENV.tests.update(TESTS)
+def environment() -> Environment:
+    """The Jinja environment of the document templates: autoescape, strict, the shared filters and tests."""
+    env = Environment(
+        loader=PackageLoader("cdrflow.documents", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(FILTERS)
+    env.tests.update(TESTS)
+    return env
+
+
+_ENV: Final = environment()
 _ENV.globals.update(GLOBALS)
 _ENV.globals["fail"] = _fail
 
