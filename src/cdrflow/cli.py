@@ -196,13 +196,14 @@ def decide(
             else:
                 from cdrflow.batch.distributed import decide_dask
 
-                summary = decide_dask(file, output, rej, on, address=dask, overrides=overrides or None,
-                                      progress=lambda n: prog.advance(task, n))
+                try:
+                    summary = decide_dask(file, output, rej, on, address=dask, overrides=overrides or None,
+                                          progress=lambda n: prog.advance(task, n))
+                except (ImportError, ValueError, RuntimeError) as exc:  # not installed, not Parquet, cluster
+                    err.print(f"error: --dask: {str(exc).splitlines()[0]}")
+                    raise typer.Exit(2) from None
     except (OSError, UnicodeDecodeError, pl.exceptions.PolarsError, pa.ArrowException) as exc:
         err.print(f"error: {file}: cannot read it ({type(exc).__name__}: {str(exc).splitlines()[0]})")
-        raise typer.Exit(2) from None
-    except (ImportError, ValueError, RuntimeError) as exc:  # --dask: not installed, not Parquet, cluster errors
-        err.print(f"error: {str(exc).splitlines()[0]}")
         raise typer.Exit(2) from None
     t = Table(title="Mailer decisions (DI 40502.001F)")
     for col in ("outcome", "alert", "message", "count", "percent"):
