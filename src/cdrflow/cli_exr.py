@@ -245,15 +245,28 @@ def _finding_text(f: dict[str, Any]) -> str:
 
 @exr_app.command("worksheet")
 def exr_worksheet(case_id: CaseArg,
-                  out_file: Annotated[Path, typer.Option("-o", "--out", help="HTML file to write")] = Path(
-                      "exr-worksheet.html"),
+                  out_file: Annotated[Path, typer.Option("-o", "--out", help="file to write: .html, or .pdf "
+                                                                    "(through Chromium)")] = Path("exr-worksheet.html"),
                   db: DbOpt = None) -> None:
-    """The readable worksheet (HTML): facts, findings, determination, and the months of the window."""
+    """The readable worksheet: facts, findings, determination, and the months of the window."""
     from cdrflow.documents.exr import render_exr_worksheet
     from cdrflow.workflow import exr
 
+    if out_file.suffix.lower() not in (".html", ".pdf"):
+        err.print(f"error: --out: {out_file}: use .html or .pdf")
+        raise typer.Exit(2)
     v = _run(lambda: exr.case_view(_store(db), case_id))
-    out_file.write_text(render_exr_worksheet(v), encoding="utf-8")
+    page = render_exr_worksheet(v)
+    if out_file.suffix.lower() == ".pdf":
+        from cdrflow.reports.pdf import PdfUnavailable, html_to_pdf
+
+        try:
+            html_to_pdf(page, out_file)
+        except PdfUnavailable as exc:
+            err.print(f"error: --out: {exc}")
+            raise typer.Exit(2) from None
+    else:
+        out_file.write_text(page, encoding="utf-8")
     out.print(f"EXR case {case_id}: worksheet -> {out_file}")
 
 

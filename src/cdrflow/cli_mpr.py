@@ -345,7 +345,8 @@ def report(
     as_: AsOpt,
     dds: Annotated[str, typer.Option("--dds", help="the DDS, e.g. DDS-PA")],
     fy: Annotated[int, typer.Option("--fy", help="federal fiscal year (October to September), e.g. 2025")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="the report: .html (or .json for the figures)")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="the report: .html, .pdf (through Chromium) or "
+                                                                 ".json (the figures)")],
     kind: Annotated[str, typer.Option("--kind", help="oversight: the RO's annual oversight report (D.3.i); "
                                                      "summary: the DDS's M/PR activity summary (D.4)")] = "oversight",
     db: DbOpt = None,
@@ -358,13 +359,21 @@ def report(
     if kind.lower() not in kinds:
         err.print(f"error: --kind: oversight or summary, got {kind!r}")
         raise typer.Exit(2)
-    if output.suffix.lower() not in (".html", ".json"):
-        err.print(f"error: --output: {output}: use .html or .json")
+    if output.suffix.lower() not in (".html", ".pdf", ".json"):
+        err.print(f"error: --output: {output}: use .html, .pdf or .json")
         raise typer.Exit(2)
     data = _run(lambda: report_data(_store(db), _actor(as_), dds, fy, kinds[kind.lower()]))
     output.parent.mkdir(parents=True, exist_ok=True)
     if output.suffix.lower() == ".json":
         output.write_bytes(to_json(data))
+    elif output.suffix.lower() == ".pdf":
+        from cdrflow.reports.pdf import PdfUnavailable, html_to_pdf
+
+        try:
+            html_to_pdf(render_mpr_report(data), output)
+        except PdfUnavailable as exc:
+            err.print(f"error: --output: {exc}")
+            raise typer.Exit(2) from None
     else:
         output.write_text(render_mpr_report(data), encoding="utf-8")
     p = data["providers"]

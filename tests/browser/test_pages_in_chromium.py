@@ -73,6 +73,8 @@ def test_exr_worksheet_in_chromium(browser: Any, tmp_path: Path) -> None:
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
     assert errors == []
     page.close()
+    cdrflow(db, "exr", "worksheet", "1", "-o", str(tmp_path / "worksheet.pdf"))  # what a user files
+    assert (tmp_path / "worksheet.pdf").read_bytes().startswith(b"%PDF")
 
 
 def test_annual_mpr_report_in_chromium(browser: Any, tmp_path: Path) -> None:
@@ -108,3 +110,15 @@ def test_annual_mpr_report_in_chromium(browser: Any, tmp_path: Path) -> None:
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
     assert errors == []
     page.close()
+    pdf_file = tmp_path / "report.pdf"
+    cdrflow(db, "mpr", "report", "--dds", "DDS-PA", "--fy", "2025", "-o", str(pdf_file), "--as", "rita:PRC")
+    assert pdf_file.read_bytes().startswith(b"%PDF") and pdf_file.stat().st_size > 10_000
+
+
+def test_pdf_without_chromium_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cdrflow.reports.pdf import PdfUnavailable, html_to_pdf
+
+    monkeypatch.setenv("CDRFLOW_CHROMIUM", str(tmp_path / "no-chromium"))
+    with pytest.raises(PdfUnavailable, match="Debian package 'chromium'"):
+        html_to_pdf("<html></html>", tmp_path / "x.pdf")
+    assert not (tmp_path / "x.pdf").exists()

@@ -1,0 +1,49 @@
+"""HTML pages to PDF through a headless Chromium (Debian's ``chromium``, driven by Playwright).
+
+The pages are self-contained (inline CSS and SVG), so printing them needs no network. Chromium is
+found at ``$CDRFLOW_CHROMIUM`` or ``/usr/bin/chromium``; Playwright's own browser download is
+never used.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+class PdfUnavailable(RuntimeError):
+    """No Chromium or no Playwright here: write .html and print it from a browser instead."""
+
+
+def chromium_path() -> Path:
+    return Path(os.environ.get("CDRFLOW_CHROMIUM", "/usr/bin/chromium"))
+
+
+def html_to_pdf(html: str, output: Path, *, paper: str = "Letter") -> Path:
+    """Print ``html`` to ``output`` as PDF (backgrounds kept, the page's own print CSS applied)."""
+    exe = chromium_path()
+    if not exe.exists():
+        raise PdfUnavailable(f"PDF needs Chromium at {exe} (Debian package 'chromium', or set CDRFLOW_CHROMIUM); "
+                             "or write .html and print it from a browser")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        raise PdfUnavailable("PDF needs the Python package 'playwright' (pip install playwright; its browser "
+                             "download is not needed)") from exc
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        page_file = Path(tmp) / "page.html"
+        page_file.write_text(html, encoding="utf-8")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(exe), args=ARGS)
+            try:
+                page = browser.new_page()
+                page.goto(page_file.as_uri())
+                page.pdf(path=str(output), format=paper, print_background=True,
+                         margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
+            finally:
+                browser.close()
+    return output
