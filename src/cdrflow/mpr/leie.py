@@ -187,15 +187,16 @@ def _raw_chunk(columns: list[str], rows: list[int], lines: list[int], cells: lis
     return RawChunk(pl.DataFrame(data, schema=schema), rejects, len(rows) + len(rejects))
 
 
-def exact_header(expected: Sequence[str], what: str) -> Callable[[list[str]], list[str]]:
-    """A header check: exactly ``expected``, in that order; the error names what differs."""
+def header_check(expected: Sequence[str], what: str, *, ordered: bool) -> Callable[[list[str]], list[str]]:
+    """A header check: exactly the ``expected`` columns, each once, and in that order when ``ordered``;
+    the error names what differs."""
 
     def check(header: list[str]) -> list[str]:
-        if header == list(expected):
-            return header
         missing = [c for c in expected if c not in header]
         unknown = [c for c in header if c not in expected]
         dupes = sorted({c for c in header if header.count(c) > 1})
+        if not (missing or unknown or dupes or (ordered and header != list(expected))):
+            return header
         parts = []
         if missing:
             parts.append(f"missing columns: {', '.join(missing)}")
@@ -384,7 +385,7 @@ def validate_leie(raw: RawChunk) -> Chunk:
 
 def iter_leie(path: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, encoding: str = "utf-8-sig") -> Iterator[Chunk]:
     """Stream an LEIE CSV as validated, typed chunks (bounded memory: one chunk at a time)."""
-    check = exact_header(LEIE_COLUMNS, f"{Path(path).name}: not the LEIE layout")
+    check = header_check(LEIE_COLUMNS, f"{Path(path).name}: not the LEIE layout", ordered=True)
     for raw in raw_chunks(path, check, chunk_rows=chunk_rows, encoding=encoding):
         yield validate_leie(raw)
 

@@ -30,7 +30,7 @@ across chunks: a dictionary of the license keys seen).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Final, Literal
 
@@ -44,13 +44,13 @@ from .leie import (
     ROW,
     Check,
     Chunk,
-    FormatError,
     RawChunk,
     ReadResult,
     Reject,
     cleaned,
     collect,
     find_problems,
+    header_check,
     npi_checks,
     pattern,
     raw_chunks,
@@ -85,27 +85,6 @@ class License(BaseModel):
     issued: dt.date | None = None
     profession: str | None = None
     source_row: int | None = Field(default=None, description="the roster's data row, when read from one")
-
-
-def roster_header(what: str) -> Callable[[list[str]], list[str]]:
-    """The header check: exactly the roster's columns, each once, in any order."""
-
-    def check(header: list[str]) -> list[str]:
-        missing = [c for c in ROSTER_COLUMNS if c not in header]
-        unknown = [c for c in header if c not in ROSTER_COLUMNS]
-        dupes = sorted({c for c in header if header.count(c) > 1})
-        if missing or unknown or dupes:
-            parts = []
-            if missing:
-                parts.append(f"missing columns: {', '.join(missing)}")
-            if unknown:
-                parts.append(f"unknown columns: {', '.join(c or '(blank)' for c in unknown)}")
-            if dupes:
-                parts.append(f"repeated columns: {', '.join(dupes)}")
-            raise FormatError(f"{what}: {'; '.join(parts)} (the layout is in docs/mpr-formats.md)")
-        return header
-
-    return check
 
 
 def _iso(c: str) -> pl.Expr:
@@ -179,7 +158,7 @@ class _Reader:
 def iter_roster(path: Path, *, chunk_rows: int = DEFAULT_CHUNK_ROWS, encoding: str = "utf-8-sig") -> Iterator[Chunk]:
     """Stream a roster CSV as validated, typed chunks (columns in the order of :data:`ROSTER_COLUMNS`)."""
     reader = _Reader()
-    check = roster_header(f"{Path(path).name}: not the license roster layout")
+    check = header_check(ROSTER_COLUMNS, f"{Path(path).name}: not the license roster layout", ordered=False)
     for raw in raw_chunks(path, check, chunk_rows=chunk_rows, encoding=encoding):
         yield reader.validate(raw)
 
