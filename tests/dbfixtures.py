@@ -17,6 +17,7 @@ import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import Engine, create_engine, delete, select, text
@@ -90,6 +91,15 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+def store_url(st: Store) -> str:
+    """The ``--db`` URL of a test store: PostgreSQL tests carry their schema as the search path."""
+    url: str = st.test_url  # type: ignore[attr-defined]
+    schema = st.test_schema  # type: ignore[attr-defined]
+    if schema:
+        url += "?options=" + quote(f"-csearch_path={schema}")
+    return url
 
 
 # ---- rows ---------------------------------------------------------------------------------------

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from typer.testing import CliRunner
 
 from cdrflow.cli import app
-from cdrflow.dcf.store import Store
+
+from ..dbfixtures import store_url
 
 runner = CliRunner()
-
-
-def store_url(st: Store) -> str:
-    """The ``--db`` URL of a test store: PostgreSQL tests carry their schema as the search path."""
-    url: str = st.test_url  # type: ignore[attr-defined]
-    schema = st.test_schema  # type: ignore[attr-defined]
-    if schema:
-        url += "?options=" + quote(f"-csearch_path={schema}")
-    return url
+__all__ = ["cli", "runner", "store_url"]
 
 
 def cli(*args: str) -> tuple[int, str]:

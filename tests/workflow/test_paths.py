@@ -8,7 +8,6 @@ import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
@@ -39,6 +38,7 @@ from ..dbfixtures import (
     make_beneficiary,
     returned_mailer,
     seed_beneficiaries,
+    store_url,
     write_jsonl,
 )
 
@@ -633,14 +633,6 @@ def test_diary_reset_uses_the_mdr_printed_at_selection(store: Store, tmp_path: P
 
 # ---- 13. the integrity flip is invisible to the reviewer (G.7) -------------------------------------
 
-def _url(st: Store) -> str:
-    url: str = st.test_url  # type: ignore[attr-defined]
-    schema = st.test_schema  # type: ignore[attr-defined]
-    if schema:
-        url += "?options=" + quote(f"-csearch_path={schema}")
-    return url
-
-
 def test_integrity_flip_is_invisible_in_the_cli(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from cdrflow import cli_lifecycle
 
@@ -648,7 +640,7 @@ def test_integrity_flip_is_invisible_in_the_cli(store: Store, tmp_path: Path, mo
     monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(_seed_where(cid, DECIDED, selected=True)))
     cli_lifecycle.out.width = 220
     r = CliRunner().invoke(app, ["review", "decide", cid, "--as", "jsmith:DE", "--defer", "--on", str(DECIDED),
-                                 "--db", _url(store)])
+                                 "--db", store_url(store)])
     assert r.exit_code == 0, r.output
     assert f"{cid}: IPCA 4 DEFER CDR recorded" in r.output
     assert "DO_CDR" not in r.output and "DO CDR" not in r.output
