@@ -204,7 +204,8 @@ def exr_determination(inp: ExrInput, explain: Explain) -> ExrDetermination:
     explain.versions["source"] = f"{SOURCE} {version}"
     tn = "TN 1" if version.startswith("TN 1") else "TN 2"
     ans = _Answer(explain, str(version))
-    first_filing = Month.parse(str(param("exr_earliest_t2_month", on)))
+    first_filing_pv = parameters()["exr_earliest_t2_month"].at(on)  # recorded where Title II uses it
+    first_filing = Month.parse(str(first_filing_pv.value))
     if inp.request_month < first_filing:
         raise InputError("request_month", f"EXR could first be requested in {first_filing} (DI 28057.015E NOTE, F)")
     if inp.request_month < inp.btm:
@@ -271,7 +272,7 @@ def exr_determination(inp: ExrInput, explain: Explain) -> ExrDetermination:
 
     if inp.title == "T16":
         return _title_xvi(inp, on, ans, tn)
-    return _title_ii(inp, on, ans, tn, sga)
+    return _title_ii(inp, on, ans, tn, sga, Month.parse(str(ans.explain.param(first_filing_pv))))
 
 
 def _title_xvi(inp: ExrInput, on: dt.date, ans: _Answer, tn: str) -> ExrDetermination:
@@ -286,11 +287,11 @@ def _title_xvi(inp: ExrInput, on: dt.date, ans: _Answer, tn: str) -> ExrDetermin
     return ans.done("ENTITLED", moe)
 
 
-def _title_ii(inp: ExrInput, on: dt.date, ans: _Answer, tn: str, sga: set[Month]) -> ExrDetermination:
+def _title_ii(inp: ExrInput, on: dt.date, ans: _Answer, tn: str, sga: set[Month], earliest: Month
+              ) -> ExrDetermination:
     """E: the earliest month of the retroactive window that meets every factor, else the latest allowed."""
     ex = ans.explain
     retro = int(param("exr_retro_months", on, ex))
-    earliest = Month.parse(str(param("exr_earliest_t2_month", on, ex)))
     after = int(param("exr_latest_moe_after_request", on, ex))
     req = inp.request_month
     latest = req + (after if req in sga else 0)
