@@ -38,8 +38,10 @@ from .files import (
     _empty_decisions,
     _flat,
     arrow_chunk,
+    chunk_counts,
     decide_chunk,
     parquet_duplicates,
+    total_counts,
 )
 
 if TYPE_CHECKING:
@@ -51,9 +53,6 @@ LOCAL = "local"
 
 QUIET_SCHEDULER: dict[str, Any] = {"dashboard_address": "127.0.0.1:0"}
 """A local cluster's scheduler: no dashboard, and its HTTP endpoints on a free local port, not 8787."""
-
-_COUNT_KEYS = ("outcome", "alert_type", "alert_message")
-
 
 @dataclass(frozen=True)
 class Partition:
@@ -124,7 +123,7 @@ def decide_partition(path: str, part: Partition, on: dt.date | None, duplicates:
         read=result.read,
         flat=_flat(result.decisions),
         rejects=[r.as_dict() for r in result.rejects],
-        counts=_counts(result.decisions),
+        counts=chunk_counts(result.decisions),
         version=__version__,
     )
 
@@ -197,10 +196,7 @@ def decide_dask(
             writer = _append(out_fh, suffix, _flat(_empty_decisions(on)), writer, True)
         if writer is not None:
             writer.close()
-    total = (pl.concat(counts).group_by(*_COUNT_KEYS).agg(pl.col("count").sum())
-             if counts else pl.DataFrame(schema={"outcome": pl.String, "alert_type": pl.String,
-                                                 "alert_message": pl.Int64, "count": pl.UInt32}))
-    return StreamSummary(read, decided, rejected, total)
+    return StreamSummary(read, decided, rejected, total_counts(counts))
 
 
 def _in_order(
@@ -286,7 +282,3 @@ def _what_if(overrides: dict[str, Any] | None) -> Iterator[None]:
             yield
     else:
         yield
-
-
-def _counts(decisions: pl.DataFrame) -> pl.DataFrame:
-    return decisions.group_by(*_COUNT_KEYS).agg(pl.len().alias("count"))

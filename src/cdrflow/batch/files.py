@@ -550,8 +550,7 @@ def decide_stream(
             read, decided, rejected = read + r.read, decided + r.decisions.height, rejected + len(r.rejects)
             for rej in r.rejects:
                 rej_fh.write(json.dumps(rej.as_dict()) + "\n")
-            counts.append(r.decisions.lazy().group_by("outcome", "alert_type", "alert_message")
-                          .agg(pl.len().alias("count")).collect())
+            counts.append(chunk_counts(r.decisions))
             if pending is not None:  # one chunk is written while the next is decided; order is kept
                 writer = pending.result()
             pending = pool.submit(_append, out_fh, suffix, _flat(r.decisions), writer, first)
@@ -562,10 +561,24 @@ def decide_stream(
             writer = _append(out_fh, suffix, _flat(_empty_decisions(on)), writer, True)
         if writer is not None:
             writer.close()
-    total = (pl.concat(counts).group_by("outcome", "alert_type", "alert_message").agg(pl.col("count").sum())
-             if counts else pl.DataFrame(schema={"outcome": pl.String, "alert_type": pl.String,
-                                                 "alert_message": pl.Int64, "count": pl.UInt32}))
-    return StreamSummary(read, decided, rejected, total)
+    return StreamSummary(read, decided, rejected, total_counts(counts))
+
+
+COUNT_KEYS = ("outcome", "alert_type", "alert_message")
+"""What the end-of-run summary counts decisions by."""
+
+
+def chunk_counts(decisions: pl.DataFrame) -> pl.DataFrame:
+    """One chunk's decisions counted by :data:`COUNT_KEYS`."""
+    return decisions.lazy().group_by(*COUNT_KEYS).agg(pl.len().alias("count")).collect()
+
+
+def total_counts(counts: list[pl.DataFrame]) -> pl.DataFrame:
+    """The chunks' counts added up (an empty frame of the same columns when there were none)."""
+    if not counts:
+        return pl.DataFrame(schema={"outcome": pl.String, "alert_type": pl.String, "alert_message": pl.Int64,
+                                    "count": pl.UInt32})
+    return pl.concat(counts).group_by(*COUNT_KEYS).agg(pl.col("count").sum())
 
 
 def _empty_decisions(on: dt.date | None) -> pl.DataFrame:
@@ -617,8 +630,7 @@ def outcome_table(decisions: pl.DataFrame) -> pl.DataFrame:
     """Counts and percentages by outcome and alert, for people to read."""
     total = max(decisions.height, 1)
     return (
-        decisions.group_by("outcome", "alert_type", "alert_message")
-        .agg(pl.len().alias("count"))
+        chunk_counts(decisions)
         .with_columns((pl.col("count") * 100.0 / total).round(2).alias("percent"))
-        .sort(["outcome", "alert_type", "alert_message"], nulls_last=False)
+        .sort(list(COUNT_KEYS), nulls_last=False)
     )
