@@ -31,7 +31,7 @@ def mailer_records(draw: st.DrawFn, n: int | None = None) -> dict[str, Any]:
                     subjects | st.none())
     )
     other = draw(st.booleans())
-    codes = draw(st.none() | st.tuples(st.sampled_from("0123489"), st.sampled_from("0123489")))
+    codes = draw(st.none() | st.tuples(st.sampled_from("0123489ABCD"), st.sampled_from("0123489")))
     translation = draw(st.booleans())
     if codes is not None and "9" in codes and not translation:
         codes = None

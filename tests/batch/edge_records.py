@@ -64,7 +64,7 @@ def edge_record(rng: random.Random, n: int) -> dict[str, Any]:
     other = rng.random() < 0.1
     codes = None
     if rng.random() < 0.3:
-        c1, c2 = rng.choice("0123489"), rng.choice("0123489")
+        c1, c2 = rng.choice("0123489ABCD"), rng.choice("0123489")
         if "9" in c1 + c2 and not translation:
             c1, c2 = c1.replace("9", "0"), c2.replace("9", "0")
         codes = c1 + c2 + ("Y" if other else "N")

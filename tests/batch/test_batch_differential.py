@@ -34,6 +34,7 @@ def per_record(rec: dict[str, Any], d: dict[str, Any] | None = None) -> dict[str
         "alert_recommended_action": a.get("recommended_action"),
         "automated_recommendation": d["automated_recommendation"],
         "significant_responses": d["significant_responses"],
+        "clear_decision": d["clear_decision"],
         "work_issue": d["work_issue"],
     }
 

@@ -18,7 +18,8 @@ from typing import Any
 import polars as pl
 
 from cdrflow.engine.parameters import LATEST
-from cdrflow.policy.mailer.features import FEATURE_PARAMETERS, RELEVANT_CODES, WORK_SUBJECTS
+from cdrflow.forms.any_codes import LENGTHY_REMARK_CODES, RELEVANT_ATTACHMENT_CODES, RELEVANT_REMARK_CODES, WORK_CODES
+from cdrflow.policy.mailer.features import FEATURE_PARAMETERS, WORK_SUBJECTS
 from cdrflow.policy.mailer.record import ATTACHMENT_KIND_SUBJECT, MEDICAL_SIGNERS
 from cdrflow.policy.mailer.source import SOURCE, alert_messages, param, parameters, tables
 
@@ -38,6 +39,7 @@ OUTPUT_COLUMNS = [
     "alert_recommended_action",
     "automated_recommendation",
     "significant_responses",
+    "clear_decision",
     "work_issue",
 ]
 
@@ -88,26 +90,27 @@ def feature_exprs(on: dt.date | None) -> list[pl.Expr]:
     rem_text = pl.col("remarks").struct.field("text")
     rem_relevant = pl.col("remarks").struct.field("relevant").fill_null(False)
     words = rem_text.str.count_matches(r"[^\s\x1c-\x1f]+")  # Python's \S: Rust's \s lacks \x1c-\x1f
-    lengthy = rem_relevant & (
+    codes = pl.col("any_codes")
+    code1, code2 = codes.str.slice(0, 1), codes.str.slice(1, 1)
+    lengthy = (rem_relevant & (
         (words > int(limit["words"])) | (rem_text.str.len_chars() > int(limit["characters"]))
-    )
+    )).fill_null(False) | code1.is_in(sorted(LENGTHY_REMARK_CODES)).fill_null(False)
     att_subject = pl.coalesce(
         pl.element().struct.field("subject"),
         pl.element().struct.field("kind").str.to_uppercase().replace_strict(
             ATTACHMENT_KIND_SUBJECT, default="MISC", return_dtype=pl.String
         ),
     )
-    att_relevant = pl.col("attachments").list.eval(pl.element().struct.field("relevant")).list.any().fill_null(False)
+    att_relevant = pl.col("attachments").list.eval(pl.element().struct.field("relevant")).list.any().fill_null(
+        False
+    ) | code2.is_in(sorted(RELEVANT_ATTACHMENT_CODES)).fill_null(False)
     att_work = (
         pl.col("attachments")
         .list.eval(pl.element().struct.field("relevant") & att_subject.is_in(list(WORK_SUBJECTS)))
         .list.any()
         .fill_null(False)
     )
-    codes = pl.col("any_codes")
-    codes_work = (
-        codes.str.slice(0, 1).is_in(["1", "3"]) | codes.str.slice(1, 1).is_in(["1", "3"])
-    ).fill_null(False)
+    codes_work = (code1.is_in(sorted(WORK_CODES)) | code2.is_in(sorted(WORK_CODES))).fill_null(False)
     rem_work = (rem_relevant & pl.col("remarks").struct.field("subject").is_in(list(WORK_SUBJECTS))).fill_null(False)
     return [
         pl.col("form"),
@@ -119,7 +122,7 @@ def feature_exprs(on: dt.date | None) -> list[pl.Expr]:
         pl.col("q4_health").fill_null("NONE").alias("q4"),
         pl.col("q5_doctor_visits").fill_null("NONE").alias("q5"),
         pl.col("q6_hospitalized").fill_null("NONE").alias("q6"),
-        (rem_relevant | codes.str.slice(0, 1).is_in(list(RELEVANT_CODES)).fill_null(False)).alias("relevant_remarks"),
+        (rem_relevant | code1.is_in(sorted(RELEVANT_REMARK_CODES)).fill_null(False)).alias("relevant_remarks"),
         lengthy.fill_null(False).alias("lengthy_relevant_remarks"),
         att_relevant.alias("relevant_attachments"),
         pl.col("signer").is_in(list(MEDICAL_SIGNERS)).alias("medical_signer"),
@@ -187,7 +190,8 @@ def _chain(lf: pl.LazyFrame, keep: list[str]) -> pl.LazyFrame:
                          value("actionable", "reason", "actionable_reason"))
     lf = lf.with_columns(hit("automated_recommendation"))
     lf = lf.with_columns(value("automated_recommendation", "recommendation", "recommendation",
-                               dtype=enums.get("recommendation")))
+                               dtype=enums.get("recommendation")),
+                         value("automated_recommendation", "clear", "clear"))
     lf = lf.with_columns(hit("significant_responses"))
     lf = lf.with_columns(value("significant_responses", "significant", "significant"))
     lf = lf.with_columns(hit("pc_review_routing", {
@@ -209,6 +213,7 @@ def _chain(lf: pl.LazyFrame, keep: list[str]) -> pl.LazyFrame:
         value("pc_review_routing", "recommended_action", "alert_recommended_action", _none, pl.String),
         pl.col("recommendation").cast(pl.String).alias("automated_recommendation"),
         pl.col("significant").alias("significant_responses"),
+        pl.col("clear").alias("clear_decision"),
         pl.col("work_issue"),
         pl.lit(texts).gather(combo).alias("rule_ids"),
     )

@@ -16,9 +16,16 @@ and/or "Attachments" boxes reports work and sends the case to BET/DT review; J.2
 "a code of '1' in position 1 or 2". So position 1 is the Remarks box and position 2 the
 Attachments box.
 
+E.3.a adds that the codes identify "irrelevant or relevant short or lengthy relevant remarks or
+attachments"; only short remarks are keyed into the file, so a lengthy relevant remark exists in the
+file only as its code.
+
 The seed gives no full code table. :data:`CODE_TABLE` is **cdrflow's design**, consistent with
-those passages: ``1`` work, ``2`` medical, ``3`` work and medical, ``4`` miscellaneous, ``8``
-irrelevant only, ``9`` translation required, ``0`` none present; position 3 ``Y``/``N``.
+those passages: ``1`` work, ``2`` medical, ``3`` work and medical, ``4`` miscellaneous (relevant,
+short when in position 1), ``A``-``D`` the same four subjects for a *lengthy* relevant remark
+(position 1 only), ``8`` irrelevant only, ``9`` translation required, ``0`` none present; position 3
+``Y``/``N``. A relevant code in position 2 means relevant attachments are present, which makes the
+mailer actionable (E.4.b; docs/interpretations.md#position-2).
 """
 
 from __future__ import annotations
@@ -31,16 +38,29 @@ from pydantic import BaseModel, ConfigDict
 E3B: Final = "DI 40502.001E.3.b"
 _WORK_CITES: Final = f"{E3B}; DI 40502.001F.3.c; DI 40502.001G.4.a; DI 40502.001J.2.c"
 
-BoxCode: TypeAlias = Literal["0", "1", "2", "3", "4", "8", "9"]
-"""A code for position 1 (Remarks box) or position 2 (Attachments box)."""
+BoxCode: TypeAlias = Literal["0", "1", "2", "3", "4", "A", "B", "C", "D", "8", "9"]
+"""A code for position 1 (Remarks box) or position 2 (Attachments box); ``A``-``D`` only in position 1."""
 Subject: TypeAlias = Literal["WORK", "MEDICAL", "WORK_AND_MEDICAL", "MISC"]
 """The subject matter of a relevant remark or attachment (DI 40502.001E.3.b)."""
 
 SUBJECT_CODES: Final[dict[Subject, BoxCode]] = {"WORK": "1", "MEDICAL": "2", "WORK_AND_MEDICAL": "3", "MISC": "4"}
 """Subject of relevant remarks/attachments -> box code."""
 
-WORK_CODES: Final[frozenset[str]] = frozenset({"1", "3"})
-"""Box codes that report work: "1" (or, in certain cases, "3") (DI 40502.001F.3.c, G.4.a, J.2.c)."""
+LENGTHY_SUBJECT_CODES: Final[dict[Subject, BoxCode]] = {"WORK": "A", "MEDICAL": "B", "WORK_AND_MEDICAL": "C", "MISC": "D"}
+"""Subject of a *lengthy* relevant remark -> position 1 code (DI 40502.001E.3.a: "short or lengthy")."""
+
+RELEVANT_REMARK_CODES: Final[frozenset[str]] = frozenset({"1", "2", "3", "4", "A", "B", "C", "D"})
+"""Position 1 codes for relevant remarks, short or lengthy (DI 40502.001E.3.a, E.3.b, J.2.c)."""
+
+LENGTHY_REMARK_CODES: Final[frozenset[str]] = frozenset(LENGTHY_SUBJECT_CODES.values())
+"""Position 1 codes for a lengthy relevant remark: the mailer is actionable (DI 40502.001E.4.b)."""
+
+RELEVANT_ATTACHMENT_CODES: Final[frozenset[str]] = frozenset({"1", "2", "3", "4"})
+"""Position 2 codes for relevant attachments: the mailer is actionable (DI 40502.001E.4.b)."""
+
+WORK_CODES: Final[frozenset[str]] = frozenset({"1", "3", "A", "C"})
+"""Box codes that report work: "1" (or, in certain cases, "3"), short or lengthy (DI 40502.001F.3.c,
+G.4.a, J.2.c)."""
 
 
 class CodeEntry(NamedTuple):
@@ -58,6 +78,11 @@ CODE_TABLE: Final[tuple[CodeEntry, ...]] = (
     CodeEntry((1, 2), "2", "relevant, medical", E3B),
     CodeEntry((1, 2), "3", "relevant, work and medical", _WORK_CITES),
     CodeEntry((1, 2), "4", "relevant, miscellaneous", E3B),
+    CodeEntry((1,), "A", "lengthy relevant remark, work", f"{_WORK_CITES}; DI 40502.001E.3.a; DI 40502.001E.4.b"),
+    CodeEntry((1,), "B", "lengthy relevant remark, medical", f"{E3B}; DI 40502.001E.3.a; DI 40502.001E.4.b"),
+    CodeEntry((1,), "C", "lengthy relevant remark, work and medical",
+              f"{_WORK_CITES}; DI 40502.001E.3.a; DI 40502.001E.4.b"),
+    CodeEntry((1,), "D", "lengthy relevant remark, miscellaneous", f"{E3B}; DI 40502.001E.3.a; DI 40502.001E.4.b"),
     CodeEntry((1, 2), "8", "irrelevant only", f"{E3B}; DI 40502.001E.3.a"),
     CodeEntry((1, 2), "9", "translation required", f"{E3B}; DI 40502.001E.4.b"),
     CodeEntry(
@@ -74,7 +99,9 @@ CODE_TABLE: Final[tuple[CodeEntry, ...]] = (
 POSITION_NAMES: Final[dict[int, str]] = {1: "remarks", 2: "attachments", 3: "other_program_issue"}
 """Position -> :class:`AnyCodes` field."""
 
-_BOX_CODES: Final[frozenset[str]] = frozenset(e.code for e in CODE_TABLE if 1 in e.positions)
+_POSITION_CODES: Final[dict[int, frozenset[str]]] = {
+    p: frozenset(e.code for e in CODE_TABLE if p in e.positions) for p in (1, 2)
+}
 
 
 class AnyCodesError(ValueError):
@@ -112,7 +139,7 @@ def _attachments_code(subjects: Sequence[Subject | None]) -> BoxCode:
     return "8"
 
 
-def _remarks_code(subject: Subject | None, relevant: bool, present: bool) -> BoxCode:
+def _remarks_code(subject: Subject | None, relevant: bool, present: bool, lengthy: bool = False) -> BoxCode:
     if not present:
         if relevant or subject is not None:
             raise ValueError("remarks_present: remarks are absent but remarks_relevant/remarks_subject is set")
@@ -123,7 +150,7 @@ def _remarks_code(subject: Subject | None, relevant: bool, present: bool) -> Box
         return "8"
     if subject is None or subject not in SUBJECT_CODES:
         raise ValueError(f"remarks_subject: relevant remarks need a subject in {list(SUBJECT_CODES)}; got {subject!r}")
-    return SUBJECT_CODES[subject]
+    return LENGTHY_SUBJECT_CODES[subject] if lengthy else SUBJECT_CODES[subject]
 
 
 class AnyCodes(BaseModel):
@@ -146,8 +173,8 @@ class AnyCodes(BaseModel):
         if not isinstance(text, str) or len(text) != 3:
             raise AnyCodesError(None, f"expected exactly 3 characters, got {text!r}")
         for position in (1, 2):
-            if text[position - 1] not in _BOX_CODES:
-                allowed = ", ".join(sorted(_BOX_CODES))
+            if text[position - 1] not in _POSITION_CODES[position]:
+                allowed = ", ".join(sorted(_POSITION_CODES[position]))
                 raise AnyCodesError(position, f"expected one of {allowed}; got {text[position - 1]!r}")
         if text[2] not in ("Y", "N"):
             raise AnyCodesError(3, f"expected Y or N; got {text[2]!r}")
@@ -165,12 +192,14 @@ class AnyCodes(BaseModel):
         attachment_subjects: Sequence[Subject | None],
         translation_needed: bool = False,
         other_program_issue: bool = False,
+        remarks_lengthy: bool = False,
     ) -> AnyCodes:
         """Code a mailer from what the WBDOC analyst found (DI 40502.001E.3).
 
         * Position 1: ``0`` no remarks, ``8`` irrelevant remarks, else the subject's code
-          (``1`` work, ``2`` medical, ``3`` both, ``4`` miscellaneous); ``9`` whenever
-          ``translation_needed`` (translation overrides the subject).
+          (``1`` work, ``2`` medical, ``3`` both, ``4`` miscellaneous; ``A``-``D`` for the same
+          subjects when ``remarks_lengthy``); ``9`` whenever ``translation_needed`` (translation
+          overrides the subject).
         * Position 2: ``0`` no attachments; otherwise the attachments' subjects combined, ``None``
           standing for an irrelevant attachment: work and medical (in one or across several)
           give ``3``, work ``1``, medical ``2``, miscellaneous only ``4``, irrelevant only ``8``.
@@ -179,7 +208,9 @@ class AnyCodes(BaseModel):
         Raises :class:`ValueError` naming the argument for contradictory inputs (e.g. a subject
         for absent or irrelevant remarks, or relevant remarks without a subject).
         """
-        remarks = _remarks_code(remarks_subject, remarks_relevant, remarks_present)
+        if remarks_lengthy and not remarks_relevant:
+            raise ValueError("remarks_lengthy: only a relevant remark is coded as lengthy (E.3.a)")
+        remarks = _remarks_code(remarks_subject, remarks_relevant, remarks_present, remarks_lengthy)
         if translation_needed:
             remarks = "9"
         return cls(
@@ -189,7 +220,8 @@ class AnyCodes(BaseModel):
         )
 
     def mentions_work(self) -> bool:
-        """True if the Remarks or Attachments box reports work: code "1" or "3" (DI 40502.001F.3.c, J.2.c).
+        """True if the Remarks or Attachments box reports work: code "1" or "3" (lengthy: "A" or "C")
+        (DI 40502.001F.3.c, J.2.c).
 
         The seed qualifies "3" with "in certain cases" without saying which; cdrflow counts every
         "3" (work and medical) as a work report and leaves any finer rule to the decision logic.
@@ -203,20 +235,26 @@ class AnyCodes(BaseModel):
 
     @property
     def relevant_remarks(self) -> bool:
-        """True if the Remarks box codes a relevant subject ("1"-"4")."""
-        return self.remarks in SUBJECT_CODES.values()
+        """True if the Remarks box codes a relevant subject, short ("1"-"4") or lengthy ("A"-"D")."""
+        return self.remarks in RELEVANT_REMARK_CODES
+
+    @property
+    def lengthy_relevant_remarks(self) -> bool:
+        """True if the Remarks box codes a lengthy relevant remark ("A"-"D"); such a mailer is actionable
+        (DI 40502.001E.4.b)."""
+        return self.remarks in LENGTHY_REMARK_CODES
 
     @property
     def relevant_attachments(self) -> bool:
         """True if the Attachments box codes a relevant subject ("1"-"4"); such a mailer is actionable
         (DI 40502.001E.4.b)."""
-        return self.attachments in SUBJECT_CODES.values()
+        return self.attachments in RELEVANT_ATTACHMENT_CODES
 
 
 def render_code_table_markdown() -> str:
     """:data:`CODE_TABLE` as a Markdown table (pasted into ``docs/forms.md``)."""
     rows = ["| Position(s) | Box | Code | Meaning | Citation |", "|---|---|---|---|---|"]
-    box = {(1, 2): "Remarks (1), Attachments (2)", (3,): "other program issue"}
+    box = {(1, 2): "Remarks (1), Attachments (2)", (1,): "Remarks (1)", (3,): "other program issue"}
     for entry in CODE_TABLE:
         positions = ", ".join(str(p) for p in entry.positions)
         rows.append(f"| {positions} | {box[entry.positions]} | `{entry.code}` | {entry.meaning} | {entry.citation} |")

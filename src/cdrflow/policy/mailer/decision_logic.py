@@ -41,6 +41,8 @@ class MailerDecision(CalcOutput):
     alert: Alert | None
     automated_recommendation: Literal["DEFER", "DO_CDR"]
     significant_responses: bool
+    clear_decision: bool
+    """False when the J.2.d rows the answers reach conflict, call for weighing or say nothing (F.1.b)."""
     work_issue: bool
 
 
@@ -88,6 +90,7 @@ def mailer_decision(record: ReturnedMailer, explain: Explain) -> MailerDecision:
             "relevant_remarks": f.relevant_remarks,
             "significant": sig.outputs["significant"],
             "recommendation": recommendation,
+            "clear": rec.outputs["clear"],
         },
         explain,
     )
@@ -110,5 +113,6 @@ def mailer_decision(record: ReturnedMailer, explain: Explain) -> MailerDecision:
         alert=alert,
         automated_recommendation=recommendation,
         significant_responses=bool(sig.outputs["significant"]),
+        clear_decision=bool(rec.outputs["clear"]),
         work_issue=work_issue,
     )

@@ -13,14 +13,18 @@ from dataclasses import dataclass
 from typing import Literal
 
 from cdrflow.engine.calc import Explain
+from cdrflow.forms.any_codes import (
+    LENGTHY_REMARK_CODES,
+    RELEVANT_ATTACHMENT_CODES,
+    RELEVANT_REMARK_CODES,
+    WORK_CODES,
+)
 
 from .record import MEDICAL_SIGNERS, ReturnedMailer
 from .source import param
 
 Q1bStatus = Literal["AT_OR_ABOVE_THRESHOLD", "BELOW_THRESHOLD", "NO_EARNINGS", "ONLY_BEFORE_REPORT_PERIOD"]
 WORK_SUBJECTS = frozenset({"WORK", "WORK_AND_MEDICAL"})
-RELEVANT_CODES = "1234"
-"""ANY CODES? values for a relevant submission: work, medical, both, miscellaneous (E.3.b)."""
 _WORD = re.compile(r"\S+")
 FEATURE_PARAMETERS = ("earnings_threshold_q1b", "remark_short_limit")
 """The parameters the features read; the batch reports their versions from this list."""
@@ -74,21 +78,25 @@ def features(record: ReturnedMailer, on: dt.date | None, explain: Explain | None
     threshold = float(param(threshold_name, on, explain))
     limit = param(limit_name, on, explain)
     rem = record.remarks
+    codes = record.any_codes or "00N"
     # J.2.c: a code "1" (or any relevant-subject code) in the Remarks box alerts the mailer for
     # PC review even when the keyed remark text is not in the record.
-    relevant_remarks = (rem is not None and rem.relevant) or (
-        record.any_codes is not None and record.any_codes[0] in RELEVANT_CODES
-    )
+    relevant_remarks = (rem is not None and rem.relevant) or codes[0] in RELEVANT_REMARK_CODES
+    # E.3.a: only short remarks are keyed, so a lengthy relevant remark may be in the file only as
+    # its code (A-D); E.4.b makes it actionable (docs/interpretations.md#lengthy-code).
     lengthy = (
         rem is not None
         and rem.relevant
         and (word_count(rem.text) > int(limit["words"]) or len(rem.text) > int(limit["characters"]))
-    )
-    relevant_attachments = any(a.relevant for a in record.attachments)
+    ) or codes[0] in LENGTHY_REMARK_CODES
+    # E.4.b, J.2.c: a relevant code in position 2 (the Attachments box) is a relevant attachment
+    # (docs/interpretations.md#position-2).
+    relevant_attachments = any(a.relevant for a in record.attachments) or codes[1] in RELEVANT_ATTACHMENT_CODES
     work_mentioned = (
         (rem is not None and rem.relevant and rem.subject in WORK_SUBJECTS)
         or any(a.relevant and a.effective_subject in WORK_SUBJECTS for a in record.attachments)
-        or (record.any_codes is not None and (record.any_codes[0] in "13" or record.any_codes[1] in "13"))
+        or codes[0] in WORK_CODES
+        or codes[1] in WORK_CODES
     )
     return MailerFeatures(
         form=record.form,

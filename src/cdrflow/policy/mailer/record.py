@@ -104,7 +104,7 @@ class ReturnedMailer(Strict):
     translation_needed: bool = False
     other_program_issue: bool = False
     # Optional extras.
-    any_codes: Annotated[str, StringConstraints(pattern=r"^[0123489][0123489][YN]$")] | None = Field(
+    any_codes: Annotated[str, StringConstraints(pattern=r"^[0123489ABCD][0123489][YN]$")] | None = Field(
         default=None, description="ANY CODES? (E.3.b) as adopted in docs/interpretations.md#any-codes"
     )
     impairment_codes: list[Annotated[str, StringConstraints(pattern=r"^\d{4}$")]] = Field(default_factory=list)
