@@ -16,7 +16,12 @@ Every figure that has a goal is a ratio to a baseline measured in the same run o
   chain per record (bench/dmn_peers.py), beside our own per-record paths; goal: batch compute
   >= 1,000x the fastest DMN peer;
 * **peak memory**: the maximum resident set of each child process (GNU time), goal <= 4 GiB for
-  20,000,000 records.
+  20,000,000 records;
+* **files written by other tools** (issue 11, item 6): the same records written by pyarrow with
+  integer (whole-dollar) earnings, and with ordinary types throughout (integer earnings,
+  dictionary-encoded and large strings, a date32 ``decision_date``), each decided end to end beside
+  the project's own float-earnings file, best of 2 runs each, alternating; goal: within 2x of the
+  float-earnings file, and no record on the per-record model path.
 
 Inputs are simulated returned mailers (seed 2026) written once to ``--data`` and reused. Writes
 bench/results_batch.md and the batch section of bench/results.md. Not a test: nothing here asserts a time.
@@ -66,6 +71,45 @@ def make_input(n: int, data: Path) -> Path:
         writer = writer or pq.ParquetWriter(tmp, table.schema)
         writer.write_table(table)
         done += k
+    writer.close()
+    tmp.replace(path)
+    return path
+
+
+VARIANTS = {
+    "int": "integer earnings (pyarrow; `monthly_earnings` int64, rounded to whole dollars)",
+    "ordinary": "ordinary types (pyarrow; int64 earnings, dictionary-encoded enum columns, large strings, "
+                "`decision_date` date32, all null)",
+}
+ENUM_COLUMNS = ("title", "form", "request", "profile", "signer", "q1a_worked", "q2_school", "q3_doctor_work",
+                "q4_health", "q5_doctor_visits", "q6_hospitalized", "vr_interest")
+
+
+def make_variant(n: int, data: Path, kind: str) -> Path:
+    """The records of :func:`make_input` as another tool writes them (see :data:`VARIANTS`), built once."""
+    import pyarrow as pa
+
+    path = data / f"mailers-{n}-{kind}.parquet"
+    if path.exists() and pq.ParquetFile(path).metadata.num_rows == n:
+        return path
+    src = make_input(n, data)
+    whole = pl.element().struct.with_fields(pl.field("monthly_earnings").round(0).cast(pl.Int64))
+    tmp = path.with_suffix(".tmp")
+    writer: Any = None
+    for batch in pq.ParquetFile(src).iter_batches(batch_size=BASE):
+        frame = pl.from_arrow(batch)
+        assert isinstance(frame, pl.DataFrame)
+        frame = frame.with_columns(pl.col("q1b_earnings").list.eval(whole))
+        if kind == "ordinary":
+            frame = frame.with_columns(pl.lit(None, dtype=pl.Date).alias("decision_date"))
+        table = frame.to_arrow()
+        if kind == "ordinary":
+            table = table.cast(pa.schema([
+                pa.field(f.name, pa.dictionary(pa.int32(), pa.string()) if f.name in ENUM_COLUMNS
+                         else pa.large_string() if f.name in ("mailer_id", "ssn", "report_period_start", "any_codes")
+                         else f.type) for f in table.schema]))
+        writer = writer or pq.ParquetWriter(tmp, table.schema)
+        writer.write_table(table)
     writer.close()
     tmp.replace(path)
     return path
@@ -142,7 +186,6 @@ def compute(n: int, data: Path) -> dict[str, Any]:
     from cdrflow.batch.validate import conform, surely_valid
 
     frame = conform(pl.read_parquet(make_input(n, data)))
-    assert frame is not None
     decide_frame(frame.head(1_000)).collect()  # warm-up
     best = best_v = float("inf")
     for _ in range(3):
@@ -180,6 +223,16 @@ def machine() -> str:
             f"Python {platform.python_version()}, Polars {pl.__version__}, pyarrow {pyarrow.__version__}")
 
 
+def model_path(stdout: str) -> int:
+    """The records the run sent to the per-record model path, as it reports them."""
+    import re
+
+    m = re.search(r"model path: ([0-9,]+) records", stdout)
+    if m is None:
+        raise RuntimeError(f"the run did not report its model path:\n{stdout[-500:]}")
+    return int(m.group(1).replace(",", ""))
+
+
 def report(command: str, comp: dict[str, Any], runs: list[dict[str, Any]], peer_rows: list[dict[str, Any]],
            jsonl: dict[str, Any] | None = None) -> str:
     dmn = [r for r in peer_rows if r["engine"].startswith(("pyDMNrules", "SpiffWorkflow"))]
@@ -213,6 +266,29 @@ def report(command: str, comp: dict[str, Any], runs: list[dict[str, Any]], peer_
             f"| {r['records']:,} | {r['floor']['seconds']:.1f} | {r['floor']['peak_rss_mib']:,.0f} MiB | "
             f"{r['e2e']['seconds']:.1f} | {r['records'] / r['e2e']['seconds']:,.0f} | "
             f"{r['e2e']['peak_rss_mib']:,.0f} MiB | **{ratio:.2f}** ({'met' if ratio <= 1.5 else 'not met'}) |")
+    variant_rows = [r for r in runs if r.get("variants")]
+    if variant_rows:
+        lines += [
+            "",
+            "### Files written by other tools (issue 11): the same records with other column types",
+            "",
+            "Each file decided end to end in a fresh process, 2 runs each, alternating with the project's own "
+            "file; best of 2. Goal: within 2x of the float-earnings file.",
+            "",
+            "| records | file | `cdrflow decide` s | records/s | records on the model path | "
+            "/ float-earnings file (goal <= 2) |",
+            "|---:|---|---:|---:|---:|---:|",
+        ]
+        for r in variant_rows:
+            base = r["variants"]["float"]
+            for kind, v in r["variants"].items():
+                ratio = v["seconds"] / base["seconds"]
+                label = ("the project's own file (Polars; `monthly_earnings` float64)" if kind == "float"
+                         else VARIANTS[kind])
+                goal = "" if kind == "float" else f" ({'met' if ratio <= 2 else 'not met'})"
+                rate = r["records"] / v["seconds"]
+                lines.append(f"| {r['records']:,} | {label} | {v['seconds']:.1f} | {rate:,.0f} | "
+                             f"{v['model_path']:,} | **{ratio:.2f}**{goal} |")
     if jsonl:
         e = jsonl["e2e"]
         lines += [
@@ -250,6 +326,23 @@ def report(command: str, comp: dict[str, Any], runs: list[dict[str, Any]], peer_
     return "\n".join(lines)
 
 
+def variants(n: int, src: Path, first: dict[str, Any], data: Path, cli: str) -> dict[str, dict[str, Any]]:
+    """The project's file and each of :data:`VARIANTS`, decided twice each in turn; the best run of each."""
+    files = {"float": src, **{kind: make_variant(n, data, kind) for kind in VARIANTS}}
+    best: dict[str, dict[str, Any]] = {"float": {**first, "model_path": model_path(first["stdout"])}}
+    for rnd in range(2):
+        for kind, path in files.items():
+            if kind == "float" and rnd == 0:
+                continue  # the end-to-end run above is its first
+            r = run_child([cli, "decide", str(path), "-o", str(data / f"out-{n}-{kind}.parquet")])
+            assert f"read {n:,}, decided {n:,}, rejected 0" in r["stdout"], r["stdout"][-500:]
+            r["model_path"] = model_path(r["stdout"])
+            print(f"{n:,} {kind}: decide {r['seconds']:.1f}s, model path {r['model_path']:,}", flush=True)
+            if kind not in best or r["seconds"] < best[kind]["seconds"]:
+                best[kind] = r
+    return best
+
+
 def write_section(text: str, key: str = "batch") -> None:
     """Replace (or add) this benchmark's section of bench/results.md, leaving the others."""
     path = HERE / "results.md"
@@ -272,6 +365,8 @@ def main(argv: list[str]) -> None:
     ap.add_argument("--counts", default="2000000,20000000", help="end-to-end sizes, comma-separated")
     ap.add_argument("--jsonl", type=int, default=2_000_000, help="also decide this many records from JSON Lines "
                     "(0: skip)")
+    ap.add_argument("--variants", type=int, default=2_000_000, help="also decide the files written by other tools "
+                    "(VARIANTS) at this size, if it is one of --counts (0: skip)")
     ap.add_argument("--peers", type=int, default=2_000, help="records for the per-record peers")
     ap.add_argument("--budget", type=float, default=30.0, help="seconds per per-record peer at most")
     ap.add_argument("--data", type=Path, default=Path(tempfile.gettempdir()) / "cdrflow-bench",
@@ -293,10 +388,13 @@ def main(argv: list[str]) -> None:
         summary = pl.scan_parquet(out).select(pl.len()).collect().item()
         assert summary == n, f"{out}: {summary} rows, expected {n}"
         assert f"read {n:,}, decided {n:,}, rejected 0" in e2e["stdout"], e2e["stdout"][-500:]
-        runs.append({"records": n, "floor": floor, "e2e": e2e})
+        run: dict[str, Any] = {"records": n, "floor": floor, "e2e": e2e}
+        runs.append(run)
         print(f"{n:,}: floor {floor['seconds']:.1f}s ({floor['peak_rss_mib']:,.0f} MiB), "
               f"decide {e2e['seconds']:.1f}s ({e2e['peak_rss_mib']:,.0f} MiB), "
               f"ratio {e2e['seconds'] / floor['seconds']:.2f}", flush=True)
+        if n == args.variants:
+            run["variants"] = variants(n, src, e2e, args.data, cli)
     jsonl = None
     if args.jsonl:
         src = make_jsonl(args.jsonl, args.data)

@@ -44,8 +44,16 @@ def registry() -> Any:
 
 @pytest.fixture
 def test_ssn_table() -> Iterator[None]:
-    """Load the illustrative PC 1-6 fixture table for a test, then restore the shipped one."""
+    """Load the illustrative PC 1-6 fixture table as the site table for a test, then unload it."""
     jurisdiction.use_ssn_table(FIXTURES / "pc_ssn_test_table.yaml")
+    yield
+    jurisdiction._active.clear()
+
+
+@pytest.fixture
+def shipped_ssn_tables() -> Iterator[None]:
+    """Only the shipped public chart (no site table left loaded by another test), before and after."""
+    jurisdiction._active.clear()
     yield
     jurisdiction._active.clear()
 

@@ -124,7 +124,7 @@ def make_beneficiary(ssn: str, **overrides: Any) -> dict[str, Any]:
         "diary_month": "2026-01",
         "ssi_diary_month": None,
         "profile": "L",
-        "profile_score": 120.0,
+        "profile_score": 0.012,
         "recent_earnings_year": None,
         "recent_earnings": None,
         "initial_claim": "DDS allowance 2019-09",
@@ -145,6 +145,9 @@ def make_beneficiary(ssn: str, **overrides: Any) -> dict[str, Any]:
         "foreign_address": False,
         "phone": "404-555-0100",
         "date_of_death": None,
+        "folder_location": None,
+        "folder_date_in_location": None,
+        "qmid_medical_blank": None,
     }
     unknown = set(overrides) - set(row)
     if unknown:

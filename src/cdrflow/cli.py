@@ -44,7 +44,9 @@ def calc(
     schema: Annotated[bool, typer.Option("--schema", help="print the input JSON Schema")] = False,
     jsonl: Annotated[bool, typer.Option("--jsonl", help="JSON Lines in on stdin, one answer per line out")] = False,
     pc_ssn_table: Annotated[
-        Path | None, typer.Option(help="GN 01070.245 area-number table (YAML); env CDRFLOW_PC_SSN_TABLE")
+        Path | None,
+        typer.Option(help="the site's GN 01070.245 area-number table (YAML), before the shipped public chart; "
+                          "env CDRFLOW_PC_SSN_TABLE"),
     ] = None,
 ) -> None:
     """Run a policy computation: one JSON object in, one JSON object out."""
@@ -162,7 +164,7 @@ def decide(
     """
     import pyarrow as pa
 
-    from cdrflow.batch.files import OUTPUT_FORMATS, decide_stream
+    from cdrflow.batch.files import OUTPUT_FORMATS, decide_stream, model_path_text
 
     if output.suffix.lower() not in OUTPUT_FORMATS:
         err.print(f"error: --output: {output}: use one of {', '.join(OUTPUT_FORMATS)}")
@@ -215,6 +217,7 @@ def decide(
     out.print(t)
     ok = "[green]reconciled[/]" if summary.reconciles() else "[red]DOES NOT RECONCILE[/]"
     out.print(f"read {summary.read:,}, decided {summary.decided:,}, rejected {summary.rejected:,}  {ok}")
+    out.print(model_path_text(summary.to_model, summary.why), markup=False, highlight=False, soft_wrap=True)
     out.print(f"decisions: {output}  rejects: {rej}")
     if not summary.reconciles():
         raise typer.Exit(1)
@@ -285,22 +288,27 @@ def demo(
 
         metrics = run_demo(out_dir, count=count, seed=seed, months=months, progress=tick)
     report = render_demo_report(metrics, out_dir / "report.html")
-    t = Table(title="The seed's figures beside this run's")
-    for col in ("figure", "DI 40502.001 says", "measured", "cite"):
+    t = Table(title="The seed's figures beside this run's (numerator / denominator)")
+    for col in ("figure", "DI 40502.001 says", "this run", "of (denominator)", "status"):
         t.add_column(col)
     for f in metrics["figures"]:
-        t.add_row(f["name"], f["seed"], f"[bold]{f['measured']}[/]", f["cite"])
+        num, den = f["numerator"], f["denominator"]
+        share = f"{100 * num['count'] / den['count']:.1f}%" if den["count"] else "n/a"
+        t.add_row(f["name"], f["seed"], f"[bold]{share}[/] ({num['count']:,} / {den['count']:,})", den["label"],
+                  f["status"])
     out.print(t)
-    funnel = metrics["funnel"]
-    out.print("  ".join(f"{k}: {v:,}" for k, v in funnel.items()))
+    for block in metrics["flow"]:
+        if block["id"] in ("sent", "received"):
+            total = block["total"]
+            out.print(f"{total['label']}: {total['count']:,} = " + " + ".join(
+                f"{p.get('short', p['label'])} {p['count']:,}" for p in block["parts"]))
     cost = metrics["cost"]
-    out.print(f"cost (B.5): {cost['mailers_processed']:,} mailers x $50 = ${cost['mailers_processed'] * 50:,} "
-              f"vs ${cost['deferrals'] * 750:,}-${cost['deferrals'] * 800:,} for full CDRs on the "
-              f"{cost['deferrals']:,} deferred cases")
-    rec = metrics["reconciliation"]
-    out.print(f"intake: read {rec.get('ingest read', 0):,} = processed {rec.get('ingest processed', 0):,} + "
-              f"already ingested {rec.get('ingest skipped', 0):,} + rejected {rec.get('ingest rejected', 0):,} "
-              f"({'reconciled' if rec.get('ingest reconciles') == 'yes' else 'DOES NOT RECONCILE'})")
+    out.print(f"cost (B.5): {cost['mailers_processed']:,} completed mailers x $50 = "
+              f"${cost['mailers_processed'] * 50:,} vs ${cost['deferrals'] * 750:,}-${cost['deferrals'] * 800:,} "
+              f"for full CDRs on the {cost['deferrals']:,} deferred cases")
+    bad = [c["label"] for c in metrics["reconciliation"] if c["left"] != sum(n for _, n in c["right"])]
+    out.print("reconciliation: " + ("[green]reconciled[/] (every check adds up)" if not bad
+                                     else "[red]DOES NOT RECONCILE[/]: " + "; ".join(bad)))
     out.print(f"database {out_dir / 'cdrflow.db'}; report [bold]{report}[/]; {time.perf_counter() - t0:.0f} s")
     out.print(f"Try: cdrflow case <SSN> --db sqlite:///{out_dir / 'cdrflow.db'}   |   "
               f"cdrflow review queue --db sqlite:///{out_dir / 'cdrflow.db'}")

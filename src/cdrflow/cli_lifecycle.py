@@ -28,7 +28,8 @@ DbOpt = Annotated[str | None, typer.Option("--db", help="database URL (default: 
 AsOpt = Annotated[str, typer.Option("--as", help="acting user and role, NAME:ROLE (e.g. jsmith:DE)")]
 OnOpt = Annotated[str | None, typer.Option("--on", help="business date of the action (default today)")]
 VersionOpt = Annotated[int | None, typer.Option("--version", help="case version you read (conflict check)")]
-PcTableOpt = Annotated[Path | None, typer.Option("--pc-ssn-table", help="GN 01070.245 PC 1-6 table (YAML)")]
+PcTableOpt = Annotated[Path | None, typer.Option("--pc-ssn-table", help="the site's GN 01070.245 PC 1-6 table (YAML); "
+                                                 "takes precedence over the shipped public chart")]
 
 db_app = typer.Typer(help="Create and migrate the DCF database.", no_args_is_help=True)
 population_app = typer.Typer(help="Beneficiaries: import or generate selection and profile data.",
@@ -210,7 +211,8 @@ def cycle(
     for g, why in res.skipped_groups.items():
         out.print(f"[yellow]{g} not run[/]: {why}")
     if res.counts.get("held_no_jurisdiction"):
-        out.print("[yellow]some cases need PC 1-6 jurisdiction: load the GN 01070.245 table with --pc-ssn-table[/]")
+        out.print("[yellow]held: PC 1-6 cases whose SSN area number is in no loaded table (the shipped 1985 chart "
+                  "is partial); load the site's GN 01070.245 table with --pc-ssn-table or CDRFLOW_PC_SSN_TABLE[/]")
     out.print(f"print file: {pf} ({res.print_records:,} mailers, three scanlines each)")
 
 
@@ -282,8 +284,20 @@ def review_show(case_id: str, db: DbOpt = None) -> None:
         case = tx.require_case(case_id)
     g = guide(store, case_id)
     out.print(Panel.fit("\n".join(f"{k}: {v}" for k, v in case.items() if v is not None), title=case_id))
+    p = g.get("profile")
+    if p:
+        where = {"MAILER_OR_FACSIMILE": "the mailer or facsimile (scanline 2, field 3)",
+                 "PROFILE_SHEET": "the profile sheet", "DCF": "the DCF"}[p["source"]]
+        out.print(f"profile (DI 40502.001J.2.d): [bold]{p['word']}[/] from {where}"
+                  + (" — [bold]conflict[/]: the mailer or facsimile code has priority" if p["conflict"] else ""))
+        for d in p["disagreements"]:
+            out.print(f"  {d}")
+    if g.get("bet_dt_annotation"):
+        out.print(f"BET/DT annotation (DI 40502.001J.2.c): {g['bet_dt_annotation']}")
     out.print(f"reviewer guide (DI 40502.001J.2.d) recommends: [bold]{g.get('recommended_action')}[/]"
               + (" — return to BET/DT after DE review" if g.get("return_to_bet_dt") else ""))
+    if g.get("error"):
+        out.print(f"  ({g['error']})")
     for p in g.get("dircon_prompts") or []:
         out.print(f"  DIRCON: {p}")
 
@@ -316,14 +330,20 @@ def review_work(case_id: str, as_: AsOpt, year: Annotated[int, typer.Option()],
                 period: Annotated[str, typer.Option(help="WEEKLY, MONTHLY or ANNUAL")] = "MONTHLY",
                 posted: Annotated[bool, typer.Option("--posted")] = False,
                 earnings_known: Annotated[bool | None, typer.Option("--earnings-known/--earnings-unknown")] = None,
+                folder: Annotated[bool, typer.Option("--folder", help="Title II: worked with the claim folder")]
+                = False,
+                resolved: Annotated[bool, typer.Option("--resolved", help="with --folder: the work and earnings are "
+                                                                          "already resolved (WORK RESOLVED)")] = False,
                 on: OnOpt = None, version: VersionOpt = None, db: DbOpt = None) -> None:
-    """BET/DT: develop reported work with the earnings-tolerance calc (J.2.c)."""
+    """BET/DT: develop reported work with the earnings-tolerance calc (J.2.c), with or without the folder."""
     from cdrflow.workflow import review
 
     d = _run(lambda: review.work(_store(db), case_id, _actor(as_), _date(on, "--on"), year=year, amount=amount,
                                  period=period.upper(), posted=posted,  # type: ignore[arg-type]
-                                 earnings_known=earnings_known, expected_version=version))
-    out.print(f"{case_id}: {d['action']}; annotate \"{d['annotation']}\"")
+                                 earnings_known=earnings_known, folder=folder, resolved=resolved,
+                                 expected_version=version))
+    out.print(f"{case_id}: {d['action']}; annotate \"{d['annotation']}\""
+              + ("; SSA-559 to the DE/DEC/DC prepared" if d["ssa_559"] else ""))
     for s in d["next_steps"]:
         out.print(f"  - {s}")
 
@@ -332,13 +352,17 @@ def review_work(case_id: str, as_: AsOpt, year: Annotated[int, typer.Option()],
 def review_decide(case_id: str, as_: AsOpt,
                   full_cdr: Annotated[bool, typer.Option("--full-cdr/--defer", help="DO CDR or defer")],
                   vr: Annotated[bool, typer.Option("--vr-requested")] = False,
-                  remarks: Annotated[str | None, typer.Option()] = None, on: OnOpt = None,
-                  version: VersionOpt = None, db: DbOpt = None) -> None:
+                  remarks: Annotated[str | None, typer.Option()] = None,
+                  medical_remark: Annotated[str | None, typer.Option(
+                      "--medical-remark", help="deferral with blank DCF medical data: your words for the REMARK "
+                                               "(J.3.a NOTE)")] = None,
+                  on: OnOpt = None, version: VersionOpt = None, db: DbOpt = None) -> None:
     """DE/DEC/DC: enter the decision as IPCA event 2-5 (G.6); integrity sampling follows (G.7)."""
     from cdrflow.workflow import review
 
     r = _run(lambda: review.decide(_store(db), case_id, _actor(as_), _date(on, "--on"), full_cdr=full_cdr,
-                                   vr_requested=vr, remarks=remarks, expected_version=version))
+                                   vr_requested=vr, remarks=remarks, medical_remark=medical_remark,
+                                   expected_version=version))
     # G.7: integrity sampling is "essentially invisible to the PC reviewer": the reviewer sees the input
     # they made; `cdrflow case` shows an auditor the whole history.
     out.print(f"{case_id}: IPCA {r['ipca_event']} {r['label']} recorded "
@@ -392,6 +416,15 @@ def review_undeliverable(case_id: str, as_: AsOpt,
     state = _run(lambda: review.undeliverable(_store(db), case_id, _actor(as_), _date(on, "--on"), new_address=addr,
                                               expected_version=version))
     out.print(f"{case_id}: {state}")
+
+
+@review_app.command("notice-undeliverable")
+def review_notice_undeliverable(case_id: str, as_: AsOpt, on: OnOpt = None, db: DbOpt = None) -> None:
+    """J.3.c: a deferral notice the USPS returned as undeliverable: recorded and securely destroyed, never re-sent."""
+    from cdrflow.workflow import review
+
+    _run(lambda: review.notice_undeliverable(_store(db), case_id, _actor(as_), _date(on, "--on")))
+    out.print(f"{case_id}: deferral notice returned undeliverable; securely destroyed, not re-sent (J.3.c)")
 
 
 @review_app.command("dispose")

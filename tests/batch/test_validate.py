@@ -30,7 +30,7 @@ from cdrflow.batch.files import (
     parquet_chunks,
     parquet_duplicates,
 )
-from cdrflow.batch.validate import FULL_SCHEMA, conform, surely_valid
+from cdrflow.batch.validate import FULL_SCHEMA, conform, lossless_flags, surely_valid
 from cdrflow.policy.mailer.record import ReturnedMailer
 
 from .edge_records import edge_records
@@ -206,10 +206,16 @@ def test_a_row_the_columns_pass_is_the_models_row_unchanged() -> None:
         assert {k: dumped[k] for k in row} == row
 
 
-def test_conform_refuses_a_changed_type_and_fills_what_is_absent() -> None:
-    assert conform(pl.DataFrame({"ssn": [123456789]})) is None  # the model names the field instead
-    assert conform(pl.DataFrame({"mailer_id": ["a"], "surprise": [1]})) is None
+def test_conform_flags_what_it_cannot_convert_and_fills_what_is_absent() -> None:
+    """An integer SSN is not the text (a null is a null in any type); an unknown column spoils every row;
+    both go to the model, which names the field (tests/batch/test_type_variants.py: whole files)."""
+    out = conform(pl.DataFrame({"ssn": [123456789, None]}))
+    assert lossless_flags(out) == ["_lossless:ssn: Int64"]
+    assert out["_lossless:ssn: Int64"].to_list() == [False, True] and out["ssn"].to_list() == [None, None]
+    out = conform(pl.DataFrame({"mailer_id": ["a", "b"], "surprise": [1, None]}))
+    assert out.height == 2 and lossless_flags(out) == ["_lossless:surprise: not a field of the model"]
+    assert out["_lossless:surprise: not a field of the model"].to_list() == [False, False]
     filled = conform(pl.DataFrame({"mailer_id": ["a"]}))
-    assert filled is not None
+    assert not lossless_flags(filled)
     row = filled.row(0, named=True)
     assert row["attachments"] == [] and row["translation_needed"] is False and row["remarks"] is None

@@ -92,6 +92,74 @@ def test_verbs_end_to_end(store: Store, tmp_path: Path) -> None:
     assert html.count('class="doc"') == 3  # alert sheet, facsimile, profile sheet (F.3, G.3)
 
 
+def _pc_review_case(store: Store, tmp_path: Path, ssn: str, **answers: object) -> str:
+    """One LOW beneficiary selected on 2026-01-05 and returned with ``answers``: a PC review case."""
+    import datetime as dt
+
+    from cdrflow.workflow.cycle import run_cycle
+    from cdrflow.workflow.intake import ingest
+
+    from ..dbfixtures import case_id_for, make_beneficiary, returned_mailer, seed_beneficiaries, write_jsonl
+
+    on = dt.date(2026, 1, 5)
+    seed_beneficiaries(store, [make_beneficiary(ssn, qmid_medical_blank=True, folder_location="MEGASITE",
+                                                folder_date_in_location=dt.date(2021, 3, 2))])
+    run_cycle(store, on)
+    cid = case_id_for(on, ssn)
+    res = ingest(store, write_jsonl(tmp_path / "r.jsonl", [returned_mailer(cid, ssn, **answers)]), dt.date(2026, 3, 10))
+    assert res.counts["end:PC_REVIEW"] == 1, res.as_dict()
+    return cid
+
+
+def test_review_issue_11_passages_through_the_cli(store: Store, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """J.2.c WORK RESOLVED (with folder), J.2.d profile source, J.3.a REMARK, J.3.c notice returned, F.3 folder."""
+    import datetime as dt
+
+    from ..dbfixtures import integrity_seed
+
+    db = _url(store)
+    cid = _pc_review_case(store, tmp_path, "423470001", q1a_worked="YES")
+    assert cli("review", "associate", cid, "--as", "dana:DSE", "--on", "2026-04-01", "--db", db)[0] == 0
+    code, text = cli("review", "work", cid, "--as", "bob:BET", "--year", "2025", "--amount", "500", "--resolved",
+                     "--on", "2026-04-01", "--db", db)
+    assert code == 2 and "error: InputError: resolved:" in text and "Traceback" not in text, text
+    code, text = cli("review", "work", cid, "--as", "bob:BET", "--year", "2025", "--amount", "500", "--folder",
+                     "--resolved", "--on", "2026-04-01", "--db", db)
+    assert code == 0 and 'WORK_RESOLVED; annotate "WORK RESOLVED"; SSA-559 to the DE/DEC/DC prepared' in text, text
+
+    code, text = cli("review", "show", cid, "--db", db)
+    assert code == 0, text
+    assert "profile (DI 40502.001J.2.d): Low from the mailer or facsimile (scanline 2, field 3)" in text
+    assert "BET/DT annotation (DI 40502.001J.2.c): WORK RESOLVED" in text
+
+    code, text = cli("review", "decide", cid, "--as", "jsmith:DE", "--full-cdr", "--medical-remark", "x",
+                     "--on", "2026-04-15", "--db", db)
+    assert code == 2 and "medical_remark" in text, text
+    monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(integrity_seed(cid, dt.date(2026, 4, 15), selected=False)))
+    code, text = cli("review", "decide", cid, "--as", "jsmith:DE", "--defer", "--medical-remark",
+                     "seen monthly at the VA clinic", "--on", "2026-04-15", "--db", db)
+    assert code == 0 and "IPCA 4 DEFER CDR recorded" in text, text
+
+    code, text = cli("case", "423470001", "--db", db)
+    assert code == 0 and "T2 REMARK" in text and "MEDICAL DIARY RESET" not in text, text
+
+    code, text = cli("review", "notice-undeliverable", cid, "--as", "mo:MAILROOM", "--on", "2026-05-20", "--db", db)
+    assert code == 0 and "securely destroyed, not re-sent (J.3.c)" in text, text
+    code, text = cli("review", "notice-undeliverable", cid, "--as", "mo:MAILROOM", "--on", "2026-05-21", "--db", db)
+    assert code == 2 and "no further delivery attempts" in text, text
+    code, text = cli("review", "undeliverable", cid, "--as", "mo:MAILROOM", "--new-address",
+                     '{"address_line": "1 NEW RD", "city": "MACON", "state": "GA", "zip": "31201", "country": "US"}',
+                     "--db", db)
+    assert code == 2 and "not re-sent" in text, text
+
+    out = tmp_path / "case.html"
+    assert cli("documents", cid, "--out", str(out), "--db", db)[0] == 0
+    html = out.read_text()
+    assert "Folder data (PCACS)" in html and "folder location MEGASITE, in location since March 2, 2021" in html
+    assert 'data-kind="SSA_559"' in html and "medical diary not reset" in html
+
+
 def test_bad_database_url_and_unmigrated_database(tmp_path: Path) -> None:
     code, text = cli("review", "queue", "--db", "mysql://x@localhost/db")
     assert code == 2 and "--db" in text
@@ -119,7 +187,8 @@ def test_demo_runs_the_lifecycle_and_writes_the_report(tmp_path: Path) -> None:
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     names = [f["name"] for f in metrics["figures"]]
     assert any("PC review" in n for n in names) and any("Integrity" in n for n in names)
-    assert metrics["funnel"]["first mailers sent"] > 0
+    sent = next(b for b in metrics["flow"] if b["id"] == "sent")
+    assert sent["total"]["count"] > 0 and sum(p["count"] for p in sent["parts"]) == sent["total"]["count"]
 
 
 def test_demo_figures_count_nonresponder_referrals(tmp_path: Path) -> None:
@@ -127,5 +196,9 @@ def test_demo_figures_count_nonresponder_referrals(tmp_path: Path) -> None:
     code, text = cli("demo", "--count", "3000", "--months", "18", "--out", str(tmp_path))
     assert code == 0, text
     metrics = json.loads((tmp_path / "metrics.json").read_text())
-    assert metrics["funnel"]["nonresponder alerts"] > 0
-    assert metrics["funnel"]["DO CDR (nonresponder)"] > 0
+    flow = {b["id"]: b for b in metrics["flow"]}
+    assert flow["nonresponders"]["total"]["count"] > 0
+    nonresponder_docdr = next(p for p in flow["docdr"]["parts"] if p["label"].startswith("nonresponders"))
+    assert nonresponder_docdr["count"] > 0
+    b3 = next(f for f in metrics["figures"] if f["cite"] == "DI 40502.001B.3")
+    assert b3["denominator"]["count"] == flow["completed"]["total"]["count"]  # nonresponder referrals not in it

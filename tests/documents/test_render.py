@@ -52,7 +52,7 @@ def beneficiary(**changes: Any) -> dict[str, Any]:
         "diary_month": "2024-03",
         "ssi_diary_month": None,
         "profile": "L",
-        "profile_score": 312.0,
+        "profile_score": 0.0312,
         "recent_earnings_year": 2022,
         "recent_earnings": 1850.5,
         "initial_claim": "Allowed 2012-07 at DDS, Reg basis 1.04",
@@ -166,6 +166,12 @@ def deferral_payload(**beneficiary_changes: Any) -> dict[str, Any]:
     }
 
 
+def ssa559_payload(action: str = "WORK_RESOLVED", annotation: str | None = "WORK RESOLVED",
+                   remark: str | None = None, folder: bool = True) -> dict[str, Any]:
+    return base(action=action, annotation=annotation, remark=remark, folder=folder, referred_by="bob:BET",
+                date="2024-05-10")
+
+
 def ssa5526_payload(cdt: int | None = 44, fiscal_year: int = 2024) -> dict[str, Any]:
     return base(
         cdt={"cdt": cdt, "fiscal_year": fiscal_year},
@@ -205,6 +211,7 @@ PAYLOADS: dict[str, Any] = {
     "ALERT_SHEET": alert_payload,
     "FACSIMILE": facsimile_payload,
     "PROFILE_SHEET": base,
+    "SSA_559": ssa559_payload,
     "DEFERRAL_NOTICE": deferral_payload,
     "SSA_5526": ssa5526_payload,
     "FO_REFERRAL": fo_referral_payload,
@@ -253,6 +260,7 @@ def test_kinds_are_the_documented_tuple() -> None:
         "ALERT_SHEET",
         "FACSIMILE",
         "PROFILE_SHEET",
+        "SSA_559",
         "DEFERRAL_NOTICE",
         "SSA_5526",
         "FO_REFERRAL",
@@ -322,6 +330,22 @@ def test_alert_sheet_psc_mailer() -> None:
     assert "This case is in PC-7: the DSE associates the mailer." in text
     assert "DI 40502.001F.3" in text and "DI 40502.001E.4.b" in text and "DI 40502.001G.4.c" in text
     assert "A12" in text and "Scranton, PA 18503" in text
+
+
+@pytest.mark.parametrize(("title", "system"), [("T2", "PCACS"), ("T2/16", "PCACS"), ("T16", "SSICCS")])
+def test_alert_sheet_folder_data_labelled_by_title(title: str, system: str) -> None:
+    """F.3: PCACS (Title II-only or concurrent) or SSICCS (Title XVI-only) folder location and date in location."""
+    payload = alert_payload()
+    payload["case"]["title"] = title
+    payload["folder"] = {"location": "MEGASITE", "date_in_location": "2021-03-02"}
+    text = text_of(render("ALERT_SHEET", payload))
+    assert f"Folder data ({system}) folder location MEGASITE, in location since March 2, 2021" in text
+    other = {"PCACS": "SSICCS", "SSICCS": "PCACS"}[system]
+    assert other not in text
+    del payload["folder"]
+    text = text_of(render("ALERT_SHEET", payload))
+    assert (f"Folder data ({system}) not supplied: the site gave no {system} folder location or date in location "
+            "for this case") in text
 
 
 def test_alert_sheet_miscellaneous_has_no_association_instruction() -> None:
@@ -496,6 +520,44 @@ def test_deferral_notice_to_the_representative_payee() -> None:
     assert "you sent us for Maria T. Alvarez" in text
     assert "review Maria T. Alvarez’s case again around March 2031." in text
     assert "Dear Maria" not in text
+
+
+def test_deferral_notice_without_a_diary_when_the_dcf_medical_data_was_blank() -> None:
+    """J.3.a NOTE: blank QMID medical data -> no new diary; the notice promises no month and the office box says why."""
+    payload = deferral_payload()
+    payload["diary"] = None
+    text = text_of(render("DEFERRAL_NOTICE", payload))
+    assert "We will review your case again in the future." in text
+    assert "again around" not in text and "medical diary reset" not in text
+    assert "medical diary not reset: the DCF medical data (left-hand side of the QMID) is blank or zeros" in text
+    assert "the pertinent medical information is in the REMARK (J.3.a NOTE)" in text
+
+
+# --------------------------------------------------------------------------- SSA-559 (J.2.c)
+
+
+def test_ssa559_work_resolved_with_the_folder() -> None:
+    text = text_of(render("SSA_559", ssa559_payload()))
+    assert "SSA-559 — REFERRAL TO THE DE/DEC/DC" in text
+    assert "Worked with the claim folder" in text
+    assert "Annotation on the mailer holder/paperless ACR WORK RESOLVED" in text
+    assert "From bob:BET (BET/DT)" in text and "To DE/DEC/DC" in text
+    assert "Please complete the PC mailer review." in text
+    assert "DI 40502.001J.2.c" in text
+
+
+def test_ssa559_under_tolerance_carries_the_remark_on_the_form() -> None:
+    remark = "EARNINGS UNDER TOLERANCE LEVEL. RETURN TO BET/DT AFTER DE/DEC/DC REVIEW."
+    text = text_of(render("SSA_559", ssa559_payload("UNDER_TOLERANCE", None, remark, folder=False)))
+    assert f"Remark {remark}" in text
+    assert "Annotation on the" not in text
+    assert "Worked without the claim folder" in text
+    assert "return the case to the BET/DT to complete the development of the unposted earnings" in text
+
+
+def test_ssa559_refuses_an_action_that_gets_none() -> None:
+    with pytest.raises(ValueError, match="SSA_559: an SSA-559 to the DE/DEC/DC is prepared for"):
+        render("SSA_559", ssa559_payload("DEVELOP_WORK"))
 
 
 # --------------------------------------------------------------------------- SSA-5526-U2-OP2
@@ -675,3 +737,13 @@ def test_bundle_error_names_position_kind_and_key() -> None:
         render_bundle("packet", [("PROFILE_SHEET", base()), ("DEFERRAL_NOTICE", bad)])
     with pytest.raises(ValueError, match="no documents"):
         render_bundle("packet", [])
+
+
+@pytest.mark.parametrize("clear", [False, True, None])
+def test_alert_sheet_says_when_the_logic_could_not_decide(clear: bool | None) -> None:
+    """F.1.b: a MISCELLANEOUS alert for answers the logic cannot clearly decide says why it is in PC review."""
+    payload = alert_payload(type="MISCELLANEOUS", message=2)
+    payload["decision"] = {**payload["decision"], "actionable": False, "clear_decision": clear}
+    text = text_of(render("ALERT_SHEET", payload))
+    said = "could not make a clear decision" in text
+    assert said is (clear is False)  # absent (older alert sheets) or true: nothing is claimed

@@ -22,7 +22,7 @@ from cdrflow.forms import (
     Sfic,
     SficError,
 )
-from cdrflow.forms.scanlines import EXAMPLE
+from cdrflow.forms.scanlines import EXAMPLE, b8_score
 
 MODELS: dict[int, type[Scanline1] | type[Scanline2] | type[Scanline3]] = {1: Scanline1, 2: Scanline2, 3: Scanline3}
 
@@ -65,7 +65,7 @@ def scanline2s(draw: st.DrawFn) -> Scanline2:
         mdr=draw(st.sampled_from([None, *string.ascii_uppercase, "3", "5", "7"])),
         concurrent=sfic.title == "T2/16",
         profile=draw(st.sampled_from(["H", "M", "L"])),
-        score=draw(st.integers(0, 9999)),
+        score=draw(st.none() | st.integers(0, 9999)),
         report_period=draw(months),
         sfic=sfic,
         pc=draw(st.integers(1, 8)),
@@ -360,3 +360,42 @@ def test_bad_sfic_names_the_position(code: str, position: int | None) -> None:
     with pytest.raises(SficError) as info:
         Sfic.parse(code)
     assert info.value.position == position
+
+
+# --------------------------------------------------------------------------- the profiling SCORE (B.8)
+
+
+@pytest.mark.parametrize(
+    ("fraction", "score", "printed"),
+    [
+        (0.1106, 1106, "1106"),
+        (0.0597, 597, "0597"),
+        (0.0101, 101, "0101"),
+        (0.0, 0, "0000"),
+        (0.00004, 0, "0000"),
+        (0.00005, 1, "0001"),  # half up
+        (0.9999, 9999, "9999"),
+        (0.99995, 9999, "9999"),  # would round to 10000: 9999 is the highest (B.8)
+        (1.0, 9999, "9999"),
+        (1, 9999, "9999"),
+    ],
+)
+def test_score_is_the_fraction_times_10000_with_9999_highest(fraction: float, score: int, printed: str) -> None:
+    assert b8_score(fraction) == score
+    line = Scanline2(concurrent=False, profile="L", score=b8_score(fraction), report_period=Month(2024, 1),
+                     sfic=Sfic.parse("F2E"), pc=1, dds="GA0", fo="A12").encode()
+    assert line[6:10] == printed
+    assert Scanline2.decode(line).score == score
+
+
+@pytest.mark.parametrize("bad", [1.0001, -0.0001, 120.0, 9999, float("nan"), float("inf"), True, "0.5", None])
+def test_score_refuses_a_value_on_another_scale(bad: Any) -> None:
+    with pytest.raises(ValueError, match="profile score"):
+        b8_score(bad)
+
+
+def test_no_score_is_printed_blank_not_0000() -> None:
+    line = Scanline2(concurrent=False, profile="L", score=None, report_period=Month(2024, 1),
+                     sfic=Sfic.parse("F2E"), pc=1, dds="GA0", fo="A12").encode()
+    assert line[6:10] == "    "
+    assert Scanline2.decode(line).score is None

@@ -16,7 +16,7 @@ from cdrflow.policy.mailer.registry import REGISTRY
 
 CASES: list[dict[str, Any]] = load_yaml(Path(__file__).with_name("reviewer_guide_cases.yaml"))["cases"]
 QUESTION_TABLES = [f"reviewer_q{n}" for n in range(1, 7)]
-ALL_TABLES = [*QUESTION_TABLES, "reviewer_profile_default"]
+ALL_TABLES = [*QUESTION_TABLES, "reviewer_profile_default", "reviewer_profile_source"]
 COMMON_OUTPUTS = ["action", "next_question", "dircon", "unless"]
 
 _NONE_TO_NULL = {"NONE": None}

@@ -378,6 +378,10 @@ def _mutants(raw: list[dict[str, str]]) -> list[dict[str, str]]:
         {"recent_earnings": "", "recent_earnings_year": "2024"},
         {"recent_earnings": "10.00", "recent_earnings_year": "1900"},
         {"foreign_address": "maybe", "country": "MX"},
+        {"folder_location": "MEGASITE", "folder_date_in_location": ""},
+        {"folder_location": "", "folder_date_in_location": "2024-01-02"},
+        {"folder_location": "FO 123 ATLANTA", "folder_date_in_location": "2024-01-02", "qmid_medical_blank": "Y"},
+        {"folder_location": " ", "folder_date_in_location": "2024-01-02"},
     ]
     for k, change in enumerate(combos):
         out.append({**base, **change, "ssn": f"899{k + 10:02d}0001"})

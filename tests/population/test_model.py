@@ -115,6 +115,9 @@ def test_boolean_other_spellings_rejected(base: dict[str, Any], value: str) -> N
         ("birth_date", "19700101"),
         ("birth_date", dt.datetime(1970, 1, 1)),
         ("profile_score", "nan"),
+        ("profile_score", "120"),  # a 0-9999 SCORE, not the fraction 0-1 the column holds (B.8)
+        ("profile_score", 1.0001),
+        ("profile_score", "-0.1"),
         ("recent_earnings_year", "1936"),
         ("fo_zip", "1234"),
         ("name", "   "),
@@ -177,6 +180,19 @@ def test_earnings_come_with_a_year(base: dict[str, Any]) -> None:
     assert errs[0]["loc"] == ("recent_earnings",)
     errs = errors(**{**base, "recent_earnings": Decimal("100.001"), "recent_earnings_year": 2024})
     assert errs[0]["loc"] == ("recent_earnings",)
+
+
+def test_folder_data_come_together_and_qmid_flag_is_optional(base: dict[str, Any]) -> None:
+    """F.3 folder location and date in location are one piece of PCACS/SSICCS data; J.3.a's flag is a boolean."""
+    ok = Beneficiary.model_validate({**base, "folder_location": "MEGASITE", "folder_date_in_location": "2021-03-02",
+                                     "qmid_medical_blank": "Y"})
+    assert ok.folder_date_in_location == dt.date(2021, 3, 2) and ok.qmid_medical_blank is True
+    assert Beneficiary.model_validate(base).qmid_medical_blank is None
+    for loc, when in (("MEGASITE", None), (None, "2021-03-02")):
+        errs = errors(**{**base, "folder_location": loc, "folder_date_in_location": when})
+        assert errs[0]["loc"] == ("folder_date_in_location",)
+        assert "folder_location and folder_date_in_location" in str(errs[0]["ctx"]["error"])
+    assert errors(**{**base, "qmid_medical_blank": "maybe"})[0]["loc"] == ("qmid_medical_blank",)
 
 
 def test_first_failing_field_is_in_column_order(base: dict[str, Any]) -> None:

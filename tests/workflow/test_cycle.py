@@ -7,15 +7,23 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cdrflow.dcf.store import Store
+from cdrflow.documents import render
 from cdrflow.engine.months import Month
 from cdrflow.forms.scanlines import LAYOUTS
+from cdrflow.policy.mailer import jurisdiction
+from cdrflow.population.generate import generate
+from cdrflow.simulate.lifecycle import DEMO_PC_TABLE
 from cdrflow.workflow import common as c
 from cdrflow.workflow.cycle import run_cycle
+from cdrflow.workflow.history import _plain, document_payloads
 from cdrflow.workflow.intake import ingest
 
 from ..dbfixtures import (
     all_cases,
+    beneficiary_row,
     case_events,
     case_id_for,
     case_row,
@@ -267,3 +275,100 @@ def test_one_print_record_per_mailer_in_chunks(store: Store, tmp_path: Path) -> 
     recs = _print_lines(out)
     assert len(recs) == 7 == r.counts["first_mailer"]
     assert len({rec["mailer_id"] for rec in recs}) == 7
+
+
+# ---- jurisdiction basis: the label travels with the PC (E.4.a; interp. §14, §22) -----------------
+
+CHART_LABEL = "GN 01704.910 (1985) public chart — partial, historical; not GN 01070.245"
+
+
+@pytest.mark.usefixtures("shipped_ssn_tables")
+def test_print_file_carries_each_pc_with_its_basis(store: Store, tmp_path: Path) -> None:
+    bens = {
+        "imported": make_beneficiary("223450081", title="T16", servicing_pc=3),
+        "chart": make_beneficiary("270450082", title="T16", servicing_pc=None),  # 268-302: PC 4 in the 1985 chart
+        "unknown": make_beneficiary("450450083", title="T16", servicing_pc=None),  # in no shipped range
+        "pc7": make_beneficiary("460450084", title="T2", servicing_pc=None, birth_date=dt.date(1990, 5, 1)),
+    }
+    seed_beneficiaries(store, list(bens.values()))
+    pf = tmp_path / "print.jsonl"
+    r = run_cycle(store, D, print_file=pf)
+    assert r.counts["first_mailer"] == 3 and r.counts["held_no_jurisdiction"] == 1
+    assert r.counts["pc_by_public_chart"] == 1 and "pc_by_site_table" not in r.counts
+    recs = {rec["mailer_id"].split("-")[1]: rec for rec in _print_lines(pf)}
+    assert bens["unknown"]["ssn"] not in recs  # held, not mailed with a guessed PC
+    expected = {"imported": (3, c.IMPORTED_BASIS), "chart": (4, CHART_LABEL),
+                "pc7": (7, "DI 40502.001E.4.a rule: disabled wage earner under 54")}
+    for who, (pc, basis) in expected.items():
+        rec = recs[bens[who]["ssn"]]
+        assert (rec["pc"], rec["pc_basis"]) == (pc, basis), who
+        assert LAYOUTS[2].decode(rec["scanline2"])["pc"] == pc  # scanline 2 field 7 agrees with the column
+    detail = json.loads(case_events(store, case_id_for(D, bens["chart"]["ssn"]))[0]["detail"])
+    assert (detail["pc"], detail["pc_source"], detail["pc_basis"]) == (4, "PUBLIC_CHART", CHART_LABEL)
+
+    second = tmp_path / "print-2.jsonl"
+    run_cycle(store, dt.date(2026, 5, 5), print_file=second)  # T2 only: the PC-7 case's second mailer
+    (rec,) = _print_lines(second)
+    assert rec["request"] == "SECOND" and (rec["pc"], rec["pc_basis"]) == expected["pc7"]
+
+
+def test_a_site_table_releases_held_cases_with_its_own_label(store: Store, tmp_path: Path) -> None:
+    ssn = "450450091"
+    seed_beneficiaries(store, [make_beneficiary(ssn, title="T16", servicing_pc=None)])
+    jurisdiction._active.clear()
+    try:
+        assert run_cycle(store, D).counts["held_no_jurisdiction"] == 1
+        forget_cycles(store)
+        jurisdiction.use_ssn_table(Path(__file__).parents[1] / "policy" / "fixtures" / "pc_ssn_test_table.yaml")
+        pf = tmp_path / "print.jsonl"
+        r = run_cycle(store, D, print_file=pf)
+    finally:
+        jurisdiction._active.clear()
+    assert r.counts["first_mailer"] == 1 and r.counts["pc_by_site_table"] == 1 and not r.counts["held_no_jurisdiction"]
+    (rec,) = _print_lines(pf)
+    assert (rec["pc"], rec["pc_basis"]) == (4, "site table: test fixture (not GN 01070.245)")
+
+
+@pytest.mark.usefixtures("shipped_ssn_tables")
+def test_alert_sheet_shows_the_jurisdiction_basis(store: Store, tmp_path: Path) -> None:
+    ssn = "270450101"
+    seed_beneficiaries(store, [make_beneficiary(ssn, title="T16", servicing_pc=None)])
+    run_cycle(store, D)
+    cid = case_id_for(D, ssn)
+    res = ingest(store, write_jsonl(tmp_path / "r.jsonl", [returned_mailer(cid, ssn, title="T16", q1a_worked="YES")]),
+                 dt.date(2026, 2, 10))
+    assert res.reconciles() and case_row(store, cid)["state"] == c.PC_REVIEW
+    docs = dict(document_payloads(store, cid))
+    assert docs["ALERT_SHEET"]["jurisdiction"] == {"pc": 4, "basis": CHART_LABEL}
+    html = render("ALERT_SHEET", docs["ALERT_SHEET"])
+    assert "Jurisdiction basis" in html and "GN 01704.910 (1985) public chart" in html and "partial, historical" in html
+
+
+# ---- scanline 2 field 4: the profiling SCORE (B.8 "9999 is highest") -----------------------------
+
+def test_printed_score_matches_the_profile_sheet_on_generated_rows(store: Store, tmp_path: Path) -> None:
+    rows = generate(400, seed=11, as_of=dt.date(2026, 1, 1))
+    seed_beneficiaries(store, rows)
+    by_ssn = {r["ssn"]: r for r in rows}
+    jurisdiction.use_ssn_table(DEMO_PC_TABLE)  # the generated SSNs span 001-899: sort them all
+    try:
+        pf = tmp_path / "print.jsonl"
+        run_cycle(store, dt.date(2027, 1, 5), print_file=pf)  # about half the diaries are due a year on
+    finally:
+        jurisdiction._active.clear()
+    recs = _print_lines(pf)
+    assert len(recs) > 100
+    scores = []
+    for rec in recs:
+        ben = by_ssn[rec["mailer_id"].split("-")[1]]
+        printed = LAYOUTS[2].decode(rec["scanline2"])["score"]
+        # The generator keeps 4 decimals, so the 4-digit SCORE is exactly the fraction x 10000.
+        assert printed == round(ben["profile_score"] * 10000), (ben["profile_score"], rec["scanline2"])
+        scores.append(printed)
+    assert len(set(scores)) > 50 and min(scores) > 0
+    for rec in recs[:5]:  # the profile sheet shows the same four digits as the scanline
+        cid = rec["mailer_id"]
+        ben = beneficiary_row(store, cid.split("-")[1])
+        html = render("PROFILE_SHEET", {"beneficiary": _plain(ben), "case": _plain(case_row(store, cid))})
+        assert f'data-score="{rec["scanline2"][6:10]}"' in html
+        assert f"score {rec['scanline2'][6:10]} of 9999" in html

@@ -181,6 +181,17 @@ def test_check_end_to_end_sanction_flag_reinstatement_and_idempotence(store: Sto
     assert (f1["from_eligible"], f1["to_eligible"], f1["must_act_role"], f1["must_act_person"]) == \
         (None, False, "MPRO", "mpro_oh")
     assert "PM 00215.001D.4.c" in f1["reason"] and "Quentin L Zarrow" in f1["reason"]
+    # On the LEIE with an ACTIVE license: the flag names the exclusion, not a missing license.
+    assert "on the OIG exclusion list (LEIE): QUENTIN L ZARROW, COLUMBUS, OH 43004" in f1["reason"]
+    assert ("exclusion 1128a1 since 2019-03-14, matched by NPI: a federal sanction, although currently licensed "
+            "(OH MD.0451221 ACTIVE until 2026-01-31)") in f1["reason"]
+    assert "no license" not in f1["reason"]
+    f5 = fl[pid["OH-5"]]
+    assert "exclusion 1128b4 since 2023-05-05" in f5["reason"] and "no license" not in f5["reason"]
+    for unlicensed in ("OH-6", "OH-7"):  # not on the LEIE, no license linked yet: that is the reason given
+        reason = fl[pid[unlicensed]]["reason"]
+        assert "no license on file in a state where the provider has a location (OH)" in reason
+        assert "LEIE" not in reason
     detail = mpr.provider(store, MPRO_OH, pid["OH-1"])
     leie_check = next(c for c in detail["checks"] if c["kind"] == "LEIE")
     assert leie_check["result"]["status"] == "MATCH" and leie_check["federal_sanction"] is True
@@ -232,6 +243,10 @@ def test_ambiguous_match_is_queued_then_a_person_decides(store: Store, confirm: 
     new = [f for f in mpr.flags(store, MPRO_OH) if f["provider_id"] == pid]
     if confirm:
         assert len(new) == 1 and new[0]["to_eligible"] is False
+        # a person confirmed the entry: the flag names the exclusion and who confirmed it, and the license
+        assert "on the OIG exclusion list (LEIE): MARGOLA T VESTRANE" in new[0]["reason"]
+        assert "identity confirmed by mpro_oh" in new[0]["reason"]
+        assert "although currently licensed (OH PSY-2002 ACTIVE until 2027-12-31)" in new[0]["reason"]
     else:
         assert new == []  # a first decided answer of "eligible" is no change
     last = [c for c in mpr.provider(store, MPRO_OH, pid)["checks"] if c["kind"] == "LEIE"][-1]
@@ -273,6 +288,8 @@ def test_license_expiry_changes_eligibility_on_a_later_check(store: Store) -> No
     assert len(f) == 1 and f[0]["flag_id"] in run.flags
     assert (f[0]["from_eligible"], f[0]["to_eligible"]) == (True, False)
     assert "expired on 2027-06-30" in str(mpr.provider(store, MPRO_OH, pid)["checks"][-1]["result"])
+    assert "not currently licensed (OH PSY-1001: the license expired on 2027-06-30" in f[0]["reason"]
+    assert "LEIE" not in f[0]["reason"] and "no license on file" not in f[0]["reason"]
 
 
 def test_check_needs_the_leie(store: Store) -> None:

@@ -47,7 +47,7 @@ RECEIVED = dt.date(2026, 3, 10)
 WORKED = dt.date(2026, 4, 1)
 DECIDED = dt.date(2026, 4, 15)
 DAY = dt.timedelta(days=1)
-RATE = 0.05  # integrity_sample_rate in force (B.4, G.7)
+RATE = 0.05  # integrity_sample_rate_pc_reviewed in force (G.7; interpretations §27)
 
 DSE = Actor("dana", "DSE")
 FLC = Actor("pat", "FLC")
@@ -227,13 +227,16 @@ def test_wbdoc_dircon_without_answers_leaves_the_question_unanswered(store: Stor
     b = make_beneficiary("523450007", profile="H")
     cid = _sent(store, b, profiles=["H"])
     res = _ingest(store, tmp_path, [_unanswered_q4(cid, b["ssn"])])
-    assert res.counts["end:DO_CDR"] == 1 and res.rejected == 0
+    # A HIGH with question 4 unanswered reaches questions 5 YES and 6 NO, whose rows conflict: no clear
+    # decision, so PC review (F.1.b; interpretations §58) rather than the DO CDR question 4 SAME would give.
+    assert res.counts["end:PC_REVIEW"] == 1 and res.rejected == 0
     dircon = _one(store, cid, "T2 WBDOC DIRCON")
     assert _detail(dircon) == {"unanswered": ["q4_health"], "secured": {}, "still_unanswered": ["q4_health"]}
     assert "q4_health" not in _detail(_one(store, cid, "T2 MAILER RECEIVED"))["record"]
-    decision = _detail(_one(store, cid, "T2 INITIATE CDR"))["decision"]
-    assert "automated_recommendation:R5" in decision["rule_ids"]  # question 4 NO RESPONSE
-    assert "automated_recommendation:R4" not in decision["rule_ids"]
+    review = _detail(_one(store, cid, "T2 PC MAILER REVIEW"))
+    assert review["clear_decision"] is False and review["automated_recommendation"] == "DO_CDR"
+    assert "automated_recommendation:R5a" in review["rule_ids"]  # question 4 NO RESPONSE: on to 5 and 6
+    assert "automated_recommendation:R4" not in review["rule_ids"]
 
 
 def test_no_wbdoc_dircon_event_when_every_question_is_answered(store: Store, tmp_path: Path) -> None:

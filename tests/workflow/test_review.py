@@ -39,7 +39,7 @@ D = dt.date(2026, 1, 5)
 RECEIVED = dt.date(2026, 3, 10)
 WORKED = dt.date(2026, 4, 1)
 DECIDED = dt.date(2026, 4, 15)
-RATE = 0.05  # integrity_sample_rate in force (B.4, G.7)
+RATE = 0.05  # integrity_sample_rate_pc_reviewed in force (G.7; interpretations §27)
 
 FLC = Actor("pat", "FLC")
 DSE = Actor("dana", "DSE")

@@ -20,7 +20,7 @@ import os
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from contextlib import ExitStack, closing, contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +37,7 @@ from .files import (
     _append,
     _empty_decisions,
     _flat,
+    add_why,
     arrow_chunk,
     chunk_counts,
     decide_chunk,
@@ -74,6 +75,8 @@ class PartResult:
     rejects: list[dict[str, Any]]  # Reject.as_dict(), in line order
     counts: pl.DataFrame  # outcome, alert_type, alert_message, count
     version: str = __version__  # the worker's cdrflow: it must be the driver's
+    to_model: int = 0  # records judged by the model one by one (ChunkResult.to_model)
+    why: dict[str, int] = field(default_factory=dict)  # and why (ChunkResult.why)
 
     @property
     def decided(self) -> int:
@@ -125,6 +128,8 @@ def decide_partition(path: str, part: Partition, on: dt.date | None, duplicates:
         rejects=[r.as_dict() for r in result.rejects],
         counts=chunk_counts(result.decisions),
         version=__version__,
+        to_model=result.to_model,
+        why=result.why,
     )
 
 
@@ -178,7 +183,8 @@ def decide_dask(
         out_fh = stack.enter_context(output.open("wb"))
         results = stack.enter_context(closing(_in_order(dist, client, src, parts, on, duplicates, overrides,
                                                         progress)))  # closed (tasks cancelled) before the client
-        read = decided = rejected = 0
+        read = decided = rejected = to_model = 0
+        why: dict[str, int] = {}
         counts: list[pl.DataFrame] = []
         writer: Any = None
         first = True
@@ -187,6 +193,8 @@ def decide_dask(
                 raise RuntimeError(f"a Dask worker runs cdrflow {res.version}, this process {__version__}: "
                                    "install the same cdrflow on the workers as on the driver")
             read, decided, rejected = read + res.read, decided + res.decided, rejected + len(res.rejects)
+            to_model += res.to_model
+            add_why(why, res.why)
             for rej in res.rejects:
                 rej_fh.write(json.dumps(rej) + "\n")
             counts.append(res.counts)
@@ -196,7 +204,7 @@ def decide_dask(
             writer = _append(out_fh, suffix, _flat(_empty_decisions(on)), writer, True)
         if writer is not None:
             writer.close()
-    return StreamSummary(read, decided, rejected, total_counts(counts))
+    return StreamSummary(read, decided, rejected, total_counts(counts), to_model, why)
 
 
 def _in_order(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from cdrflow.policy.mailer.record import ReturnedMailer
 
 from .decide import alert_text_expr, decide_frame, policy_version
 from .schema import MAILER_SCHEMA
-from .validate import DEFAULTS, FULL_SCHEMA, arrow_schema, conform, surely_valid
+from .validate import DEFAULTS, FULL_SCHEMA, LOSSLESS, arrow_schema, checks, conform, lossless_flags, surely_valid
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,8 @@ class BatchResult:
     read: int
     decisions: pl.DataFrame
     rejects: list[Reject]
+    to_model: int = 0  # records judged by the model one by one (the rest passed the column check)
+    why: dict[str, int] = field(default_factory=dict)  # why they went: "<column path>: <type>" or "<field>: value"
 
     @property
     def decided(self) -> int:
@@ -117,9 +119,10 @@ VALID_SCHEMA: dict[str, pl.DataType] = {**MAILER_SCHEMA, "_line": pl.Int64(), "d
 class RawChunk:
     """Consecutive records of one input file, decoded column-wise where possible.
 
-    ``frame`` is the chunk in :data:`~cdrflow.batch.validate.FULL_SCHEMA` (None when the chunk could
-    not be decoded strictly); ``records(positions)`` gives the original records at those positions
-    (a dict, or the parse error of the line) for the model to judge.
+    ``frame`` is the chunk in :data:`~cdrflow.batch.validate.FULL_SCHEMA` followed by its ``_lossless:``
+    flags (:func:`~cdrflow.batch.validate.conform`; None sends every record to the model);
+    ``records(positions)`` gives the original records at those positions (a dict, or the parse error of
+    the line) for the model to judge.
     """
 
     lines: list[int]
@@ -132,6 +135,8 @@ class ChunkResult:
     read: int
     decisions: pl.DataFrame  # decide_frame columns + policy_version + _line, in line order
     rejects: list[Reject]  # in line order
+    to_model: int = 0  # records the column check did not pass, judged by the model one by one
+    why: dict[str, int] = field(default_factory=dict)  # records per reason (a record may have several)
 
 
 def arrow_chunk(data: Any, first_line: int) -> RawChunk:
@@ -180,7 +185,9 @@ def jsonl_chunks(path: Path, size: int) -> Iterator[RawChunk]:
         decoded = pl.from_arrow(table)
         assert isinstance(decoded, pl.DataFrame)
         frame = conform(decoded)
-        return None if frame is None else _absent_means_default(frame, pl.Series(part, dtype=pl.Binary))
+        assert not lossless_flags(frame), "Arrow's JSON reader gives the model's exact types"
+        return _absent_means_default(frame, pl.Series(part, dtype=pl.Binary)).with_columns(
+            pl.lit(True).alias(_UNREAD))
 
     def decode_all(part: list[bytes]) -> pl.DataFrame:
         """Arrow refuses a whole text for one bad line, so a refused part is halved until the bad
@@ -189,7 +196,8 @@ def jsonl_chunks(path: Path, size: int) -> Iterator[RawChunk]:
         if frame is not None:
             return frame
         if len(part) <= _MIN_PART:
-            return pl.DataFrame({n: pl.Series(n, [None] * len(part), dtype=t) for n, t in FULL_SCHEMA.items()})
+            return pl.DataFrame({n: pl.Series(n, [None] * len(part), dtype=t) for n, t in FULL_SCHEMA.items()}
+                                ).with_columns(pl.lit(False).alias(_UNREAD))
         half = len(part) // 2
         return pl.concat([decode_all(part[:half]), decode_all(part[half:])])
 
@@ -239,6 +247,11 @@ def _absent_means_default(frame: pl.DataFrame, raw: pl.Series) -> pl.DataFrame:
 
 _MIN_PART = 4
 """Lines at or below which a part Arrow refuses is not halved again but judged by the model."""
+
+_UNREAD = LOSSLESS + "(line): not read by Arrow's JSON reader with the model's types"
+"""The flag of JSON lines Arrow refused (with their part of up to :data:`_MIN_PART` lines): the model reads them."""
+
+_WHOLE_CHUNK = "(chunk): not decoded column-wise"
 
 
 def read_chunks(path: Path, size: int) -> Iterator[RawChunk]:
@@ -344,9 +357,10 @@ def parquet_duplicates(path: Path) -> FirstValid:
     are read again and judged by the model, to find each id's first valid record.
     """
     scan = pl.scan_parquet(path)
-    if "mailer_id" not in scan.collect_schema() or scan.collect_schema()["mailer_id"] != pl.String:
+    kind = scan.collect_schema().get("mailer_id")
+    if kind is None or not (kind == pl.String or isinstance(kind, (pl.Categorical, pl.Enum))):
         return FirstValid({})  # no record has a valid id: all are rejected anyway
-    raw = pl.col("mailer_id")
+    raw = pl.col("mailer_id").cast(pl.String)  # a dictionary-encoded id is the same text
     # the key strips only ids that have something to strip (few); a 64-bit hash of it finds the
     # repeats cheaply, and a collision only adds a candidate, which the exact step below clears
     key = pl.when(raw.str.contains(_ID_EDGE)).then(raw.str.replace_all(_ID_EDGE, "")).otherwise(raw)
@@ -378,19 +392,56 @@ def decide_chunk(chunk: RawChunk, on: dt.date | None, duplicates: SeenIds | Firs
     n = len(chunk.lines)
     line_col = pl.Series("_line", chunk.lines, dtype=pl.Int64)
     if chunk.frame is not None:
-        flagged = chunk.frame.lazy().with_columns(line_col, surely_valid()).collect()
+        flags = lossless_flags(chunk.frame)
+        passed = surely_valid() if not flags else (
+            (surely_valid() & pl.all_horizontal(flags)).fill_null(False).alias("_surely_valid"))
+        flagged = chunk.frame.lazy().with_columns(line_col, passed).collect()
         fast = flagged.filter(pl.col("_surely_valid")).select(list(VALID_SCHEMA))
         slow = flagged.select(pl.arg_where(~pl.col("_surely_valid"))).to_series().to_list()
+        why = _why(flagged, flags) if slow else {}
     else:
         fast = pl.DataFrame(schema=VALID_SCHEMA)
         slow = list(range(n))
+        why = {_WHOLE_CHUNK: n} if n else {}
     _, rows, rejects = validate(zip([chunk.lines[i] for i in slow], chunk.records(slow), strict=True))
     valid = pl.concat([fast, pl.DataFrame(rows, schema=VALID_SCHEMA)]).sort("_line") if rows else fast
     valid, dups = duplicates.split(valid)
     rejects.extend(dups)
     decisions = _decide(valid, rejects, on)
     rejects.sort(key=lambda r: r.line)
-    return ChunkResult(n, decisions, rejects)
+    return ChunkResult(n, decisions, rejects, len(slow), why)
+
+
+def _why(flagged: pl.DataFrame, flags: list[str]) -> dict[str, int]:
+    """Why the rows the column check did not pass went to the model: for each value that did not convert
+    without loss, its ``column path: type``; for a row whose every value converted, each field whose
+    check it fails (``field: value``)."""
+    slow = flagged.filter(~pl.col("_surely_valid"))
+    counts: dict[str, int] = {}
+    if flags:
+        row = slow.select([(~pl.col(f)).sum().alias(f[len(LOSSLESS):]) for f in flags]).row(0, named=True)
+        counts.update({k: int(v) for k, v in row.items() if v})
+        slow = slow.filter(pl.all_horizontal(flags))
+    if slow.height:
+        row = slow.select([(~c.fill_null(False)).sum().alias(f"{name}: value") for name, c in checks().items()]
+                          ).row(0, named=True)
+        counts.update({k: int(v) for k, v in row.items() if v})
+    return counts
+
+
+def add_why(total: dict[str, int], part: dict[str, int]) -> None:
+    """Add one chunk's reasons for the model path to a run's."""
+    for k, v in part.items():
+        total[k] = total.get(k, 0) + v
+
+
+def model_path_text(to_model: int, why: dict[str, int], top: int = 6) -> str:
+    """The run's line about the model path: how many records went to it and why (most frequent first)."""
+    if not to_model:
+        return "model path: 0 records"
+    parts = [f"{k} × {v:,}" for k, v in sorted(why.items(), key=lambda kv: (-kv[1], kv[0]))]
+    more = f", and {len(parts) - top} more" if len(parts) > top else ""
+    return f"model path: {to_model:,} records ({'; '.join(parts[:top])}{more})"
 
 
 def _decide(valid: pl.DataFrame, rejects: list[Reject], on: dt.date | None) -> pl.DataFrame:
@@ -441,15 +492,18 @@ def decide_file(
     path: Path, on: dt.date | None = None, progress: Callable[[int], None] | None = None
 ) -> BatchResult:
     """Decide a file in memory. A record's own ``decision_date`` chooses its policy; otherwise ``on``."""
-    read = 0
+    read = to_model = 0
     frames: list[pl.DataFrame] = []
     rejects: list[Reject] = []
+    why: dict[str, int] = {}
     for r in iter_decided(path, on, progress=progress):
         read += r.read
         frames.append(r.decisions)
         rejects.extend(r.rejects)
+        to_model += r.to_model
+        add_why(why, r.why)
     decisions = pl.concat(frames) if frames else _empty_decisions(on)
-    return BatchResult(read, decisions.drop("_line").with_columns(alert_text_expr()), rejects)
+    return BatchResult(read, decisions.drop("_line").with_columns(alert_text_expr()), rejects, to_model, why)
 
 
 def write_result(result: BatchResult, out_dir: Path) -> dict[str, Path]:
@@ -514,6 +568,8 @@ class StreamSummary:
     decided: int
     rejected: int
     counts: pl.DataFrame  # outcome, alert_type, alert_message, count
+    to_model: int = 0  # records judged by the model one by one (the rest passed the column check)
+    why: dict[str, int] = field(default_factory=dict)  # why they went (see ChunkResult)
 
     def reconciles(self) -> bool:
         return self.read == self.decided + self.rejected
@@ -537,7 +593,8 @@ def decide_stream(
         raise ValueError(f"{output}: unknown output format {suffix or '(none)'!r}")
     output.parent.mkdir(parents=True, exist_ok=True)
     rej_path = rejects_path or output.with_name(output.stem + ".rejects.jsonl")
-    read = decided = rejected = 0
+    read = decided = rejected = to_model = 0
+    why: dict[str, int] = {}
     counts: list[pl.DataFrame] = []
     writer: Any = None
     first = True
@@ -548,6 +605,8 @@ def decide_stream(
           ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdrflow-write") as pool):
         for r in iter_decided(path, on, chunk_size=chunk_size, progress=progress):
             read, decided, rejected = read + r.read, decided + r.decisions.height, rejected + len(r.rejects)
+            to_model += r.to_model
+            add_why(why, r.why)
             for rej in r.rejects:
                 rej_fh.write(json.dumps(rej.as_dict()) + "\n")
             counts.append(chunk_counts(r.decisions))
@@ -561,7 +620,7 @@ def decide_stream(
             writer = _append(out_fh, suffix, _flat(_empty_decisions(on)), writer, True)
         if writer is not None:
             writer.close()
-    return StreamSummary(read, decided, rejected, total_counts(counts))
+    return StreamSummary(read, decided, rejected, total_counts(counts), to_model, why)
 
 
 COUNT_KEYS = ("outcome", "alert_type", "alert_message")

@@ -5,8 +5,12 @@ record. Running it on every record of a national file costs more than deciding t
 is checked column-wise first:
 
 * :func:`conform` brings a decoded chunk (Arrow from Parquet, or from JSON Lines read with a strict
-  explicit schema) to :data:`FULL_SCHEMA`; a chunk whose columns or types differ from the model's
-  cannot be checked column-wise and goes to the model record by record.
+  explicit schema) to :data:`FULL_SCHEMA`. A column of another type is converted where the
+  conversion loses nothing, i.e. gives the value the model makes of the original (integers and
+  decimals as dollars, categoricals and enums as text, a date as ``decision_date``, struct fields by
+  name); a value that does not convert so (an integer a float cannot hold, an integer SSN, a date
+  for a month, an unknown field) gets a false ``_lossless:`` flag, and its row goes to the model.
+  tests/batch/test_type_variants.py writes such files with pyarrow and Polars.
 * :func:`surely_valid` is one Boolean per row that is true only when the model would accept the row
   *unchanged*: every enum value spelled exactly, months and dates in their canonical ASCII form, no
   whitespace the model would strip, no null where the model wants a value or a default. It errs on
@@ -27,6 +31,7 @@ from typing import Any, Literal
 
 import polars as pl
 import pyarrow as pa
+from polars.datatypes import DataTypeClass
 
 from cdrflow.policy.mailer.record import Attachment, EarningsEntry, Remarks, ReturnedMailer
 
@@ -175,64 +180,129 @@ def surely_valid() -> pl.Expr:
 # ------------------------------------------------------------------ conforming a decoded chunk
 _NESTED_MODEL: dict[str, type[Any]] = {"q1b_earnings": EarningsEntry, "remarks": Remarks, "attachments": Attachment}
 
+LOSSLESS = "_lossless:"
+"""Prefix of the per-row flags :func:`conform` adds: column ``_lossless:<why>`` is true where the row's
+value converted to the canonical type without loss (or is null), false where only the model can judge it."""
 
-def _fill_struct(src: pl.Expr, have: Any, want: pl.Struct, model: type[Any]) -> pl.Expr | None:
-    """A struct missing optional fields: those fields null (absent means None in the model)."""
-    if have == want:
-        return src
-    if not isinstance(have, pl.Struct):
+DType = pl.DataType | DataTypeClass  # a Polars data type, as an instance or as its class
+Flags = list[tuple[str, pl.Expr]]
+"""(why, a Boolean per row or list element: true where the value converted without loss)."""
+
+
+def _nulls(src: pl.Expr, want: DType) -> pl.Expr:
+    """Nulls of type ``want``, one per value of ``src`` (also inside ``list.eval``, where a bare literal is one
+    value per list)."""
+    return pl.when(src.is_null()).then(pl.lit(None, dtype=want))
+
+
+def _leaf(src: pl.Expr, have: DType, want: DType, field: str
+          ) -> tuple[pl.Expr, tuple[str, pl.Expr] | None] | None:
+    """A scalar column of another type as the canonical type: (converted, None when every value converts
+    without loss, else what a lossy value is and a per-value "lossless"), or None when no value does.
+
+    "Without loss" means the converted value is the one the model makes of the original value (what
+    ``to_dicts`` hands it): the same text, the same whole number, the nearest float (as Python's
+    ``float()``), the same date. docs/interpretations.md#lossless-types.
+    """
+    if want == pl.String:
+        if isinstance(have, (pl.Categorical, pl.Enum)):
+            return src.cast(pl.String), None  # the same text
+        if field == "decision_date" and have == pl.Date:
+            return src.dt.strftime("%Y-%m-%d"), None  # the model takes a date; its text is checked as any other
+        if field == "decision_date" and isinstance(have, pl.Datetime) and have.time_zone is None:
+            day = src.dt.date()  # the model takes a datetime at midnight as its date, and refuses any other
+            return day.dt.strftime("%Y-%m-%d"), ("not at midnight",
+                                                 src.is_null() | (day.cast(have) == src).fill_null(False))
         return None
-    present = {f.name: f.dtype for f in have.fields}
-    if set(present) - {f.name for f in want.fields}:
-        return None  # an unknown field: the model forbids it
-    parts = []
-    for f in want.fields:
-        if f.name in present:
-            if present[f.name] != f.dtype:
-                return None
-            parts.append(src.struct.field(f.name))
-        elif model.model_fields[f.name].is_required():
-            return None
-        else:
-            parts.append(pl.lit(None, dtype=f.dtype).alias(f.name))
-    return pl.when(src.is_not_null()).then(pl.struct(parts)).otherwise(None)
-
-
-def _column(name: str, have: pl.DataType, want: pl.DataType) -> pl.Expr | None:
-    col = pl.col(name)
-    if have == want:
-        return col
-    if have == pl.Null or (isinstance(want, pl.List) and have == pl.List(pl.Null)):
-        return col.cast(want)  # all null, or only empty lists: nothing to change
-    if isinstance(want, pl.Struct):
-        return _fill_struct(col, have, want, _NESTED_MODEL[name])
-    if isinstance(want, pl.List) and isinstance(want.inner, pl.Struct) and isinstance(have, pl.List):
-        inner = _fill_struct(pl.element(), have.inner, want.inner, _NESTED_MODEL[name])
-        return None if inner is None else col.list.eval(inner)
-    if name == "decision_date" and have == pl.Date:
-        return col.dt.strftime("%Y-%m-%d")
+    if want == pl.Float64:
+        if have == pl.Float32 or isinstance(have, pl.Decimal):
+            return src.cast(pl.Float64), None  # exact (Float32), the nearest float (Decimal): as float() does
+        if have.is_integer():  # exact only where the float gives the integer back
+            as_float = src.cast(pl.Float64)
+            return as_float, ("not exact as a float",
+                              src.is_null() | (as_float.cast(have, strict=False) == src).fill_null(False))
+        return None
+    if want == pl.Boolean and have.is_integer():  # the model reads 0 and 1 as false and true, nothing else
+        return src.cast(pl.Boolean), ("not 0 or 1", src.is_null() | src.is_in([0, 1]).fill_null(False))
     return None
 
 
-def conform(frame: pl.DataFrame) -> pl.DataFrame | None:
-    """The chunk in :data:`FULL_SCHEMA` order and types, or None when a column cannot be checked here.
+def _convert(src: pl.Expr, have: DType, want: DType, path: str, field: str
+             ) -> tuple[pl.Expr, Flags]:
+    """``src`` (of type ``have``) as ``want``, and the flags of the rows (or list elements) whose value did not
+    convert without loss. ``path`` names the value in the flags (``q1b_earnings.monthly_earnings``)."""
+    if have == want:
+        return src, []
+    if have == pl.Null:
+        return src.cast(want), []  # nothing but nulls
+    if isinstance(want, pl.Struct):
+        return _struct(src, have, want, path, _NESTED_MODEL[field])
+    if isinstance(want, pl.List) and isinstance(have, (pl.List, pl.Array)):
+        lst = src if isinstance(have, pl.List) else src.cast(pl.List(have.inner))  # a fixed-size list is a list
+        elem = pl.element()
+        inner, flags = _convert(elem, have.inner, want.inner, path, field)
+        converted = lst if inner.meta.eq(elem) else lst.list.eval(inner)
+        return converted, [(why, lst.list.eval(ok).list.all().fill_null(True)) for why, ok in flags]
+    leaf = _leaf(src, have, want, field) if not isinstance(want, pl.List) else None
+    if leaf is None:  # no value of this type is the model's value; a null is a null in any type
+        return _nulls(src, want), [(f"{path}: {have}", src.is_null())]
+    converted, lossy = leaf
+    return converted, ([] if lossy is None else [(f"{path}: {have} {lossy[0]}", lossy[1])])
 
-    A column the file does not have at all takes the model's default (absent means default, as in
-    the model). A column of another type, or an unknown column, sends the whole chunk to the model,
-    which names the field in each record's reason.
+
+def _struct(src: pl.Expr, have: DType, want: pl.Struct, path: str, model: type[Any]) -> tuple[pl.Expr, Flags]:
+    """A struct with fields of other types, in another order, or without optional fields (null: absent
+    means None in the model). A struct that lacks a required field, or has one the model does not know,
+    can be vouched for only where it is null."""
+    if not isinstance(have, pl.Struct):
+        return _nulls(src, want), [(f"{path}: {have}", src.is_null())]
+    present = {f.name: f.dtype for f in have.fields}
+    flags: Flags = [(f"{path}.{name}: not a field of the model", src.is_null())
+                    for name in present if name not in {f.name for f in want.fields}]
+    parts = []
+    for f in want.fields:
+        if f.name in present:
+            part, sub = _convert(src.struct.field(f.name), present[f.name], f.dtype, f"{path}.{f.name}", f.name)
+            flags += sub
+        else:
+            part = _nulls(src, f.dtype)
+            if model.model_fields[f.name].is_required():
+                flags.append((f"{path}.{f.name}: absent", src.is_null()))
+        parts.append(part.alias(f.name))
+    return pl.when(src.is_not_null()).then(pl.struct(parts)).otherwise(None), flags
+
+
+def conform(frame: pl.DataFrame) -> pl.DataFrame:
+    """The chunk in :data:`FULL_SCHEMA` order and types, then one ``_lossless:<why>`` flag per conversion that
+    may lose something.
+
+    A column the file does not have at all takes the model's default (absent means default, as in the
+    model). A column of another type is converted where the conversion loses nothing (:func:`_leaf`;
+    struct fields by name, in any order, an absent optional field null); a value that does not convert,
+    and every row of a file with a column the model does not know, gets a false flag and so goes to the
+    model, which judges the record as the file holds it and names the field of a reject.
     """
-    if set(frame.columns) - set(FULL_SCHEMA):
-        return None
+    names = frame.columns
     exprs: list[pl.Expr] = []
+    flags: Flags = [(f"{name}: not a field of the model", pl.lit(False)) for name in names if name not in FULL_SCHEMA]
     for name, want in FULL_SCHEMA.items():
-        if name not in frame.columns:
+        if name not in names:
             exprs.append(pl.lit(DEFAULTS.get(name), dtype=want).alias(name))
             continue
-        expr = _column(name, frame.schema[name], want)
-        if expr is None:
-            return None
+        expr, sub = _convert(pl.col(name), frame.schema[name], want, name, name)
         exprs.append(expr.alias(name))
-    return frame.select(exprs)
+        flags += sub
+    merged: dict[str, pl.Expr] = {}
+    for why, ok in flags:
+        merged[why] = merged[why] & ok if why in merged else ok
+    exprs += [ok.alias(LOSSLESS + why) for why, ok in merged.items()]
+    # with_columns, not select: literals take the frame's height even when no column of the file is used
+    return frame.with_columns(exprs).select([*FULL_SCHEMA, *(LOSSLESS + why for why in merged)])
+
+
+def lossless_flags(frame: pl.DataFrame) -> list[str]:
+    """The ``_lossless:`` flag columns of a conformed chunk."""
+    return [c for c in frame.columns if c.startswith(LOSSLESS)]
 
 
 def arrow_schema() -> pa.Schema:

@@ -87,6 +87,13 @@ beneficiaries = Table(
     Column("foreign_address", Boolean, nullable=False),
     Column("phone", String(20)),
     Column("date_of_death", Date),
+    # F.3: PCACS (Title II-only, concurrent) or SSICCS (Title XVI-only) folder location and date in
+    # location, when the site supplies them (migration 0006).
+    Column("folder_location", String(60)),
+    Column("folder_date_in_location", Date),
+    # J.3.a NOTE: the medical data on the left-hand side of the QMID is blank or zeros, so a deferral
+    # cannot calculate the new diary; null or false: the data is there (migration 0006).
+    Column("qmid_medical_blank", Boolean),
     Column("version", Integer, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from jinja2 import Undefined
 
+from cdrflow.forms.scanlines import b8_score as _b8_score
 from cdrflow.forms.ssa455 import QUESTION_MAP, topic_for_ocr
 from cdrflow.policy.mailer.features import word_count
 from cdrflow.policy.mailer.source import param
@@ -190,6 +191,11 @@ def is_lengthy_remark(value: Any) -> bool:
     return word_count(text) > int(limit["words"]) or len(text) > int(limit["characters"])
 
 
+def b8_score(value: Any) -> str:
+    """A profile score (fraction 0-1) as scanline 2's 4-digit SCORE (B.8, 9999 highest): ``0.0312`` -> ``"0312"``."""
+    return f"{_b8_score(defined(value)):04d}"
+
+
 def cite(*passages: str) -> str:
     """``cite("F.3", "G.4.c")`` -> ``"DI 40502.001F.3; DI 40502.001G.4.c"``."""
     return "; ".join(f"{SOURCE_PREFIX}{p}" for p in passages)
@@ -217,6 +223,7 @@ FILTERS: Final = {
     "action_label": action_label,
     "mdr_type": mdr_type,
     "words": words,
+    "b8_score": b8_score,
 }
 TESTS: Final = {"lengthy_remark": is_lengthy_remark}
 GLOBALS: Final = {"cite": cite, "ssa455_number": ssa455_number, "dircon_attempts_required": dircon_attempts_required}

@@ -46,7 +46,9 @@ Subject: TypeAlias = Literal["WORK", "MEDICAL", "WORK_AND_MEDICAL", "MISC"]
 SUBJECT_CODES: Final[dict[Subject, BoxCode]] = {"WORK": "1", "MEDICAL": "2", "WORK_AND_MEDICAL": "3", "MISC": "4"}
 """Subject of relevant remarks/attachments -> box code."""
 
-LENGTHY_SUBJECT_CODES: Final[dict[Subject, BoxCode]] = {"WORK": "A", "MEDICAL": "B", "WORK_AND_MEDICAL": "C", "MISC": "D"}
+LENGTHY_SUBJECT_CODES: Final[dict[Subject, BoxCode]] = {
+    "WORK": "A", "MEDICAL": "B", "WORK_AND_MEDICAL": "C", "MISC": "D",
+}
 """Subject of a *lengthy* relevant remark -> position 1 code (DI 40502.001E.3.a: "short or lengthy")."""
 
 RELEVANT_REMARK_CODES: Final[frozenset[str]] = frozenset({"1", "2", "3", "4", "A", "B", "C", "D"})

@@ -19,11 +19,13 @@ field (``None`` when the line as a whole is wrong, e.g. its length).
 
 from __future__ import annotations
 
+import math
 import re
 import string
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from types import MappingProxyType
 from typing import Any, ClassVar, Final, Literal, Self
 
@@ -419,6 +421,29 @@ class ScanlineLayout:
 
 
 _UPPER_DIGITS = "A-Z, 0-9"
+
+SCORE_HIGHEST: Final = 9999
+"""B.8: the profiling SCORE on scanline 2 is 4 digits, "9999 is highest"."""
+
+
+def b8_score(fraction: float) -> int:
+    """The 4-digit profiling SCORE (scanline 2 field 4, DI 40502.001B.8) of a profiling score held as a
+    fraction 0-1 (the beneficiary data's ``profile_score``, docs/population.md).
+
+    The SCORE is the fraction's first four decimals: ``round(fraction * 10000)`` (half up), and 1
+    (the top of the scale) is written 9999, the highest B.8 allows. ``b8_score(0.1106) == 1106``,
+    ``b8_score(0.0597) == 597`` (printed ``0597``). The profile sheet shows the same number
+    (``cdrflow.documents`` filter ``b8_score``). A value outside 0-1 raises :class:`ValueError`:
+    it is on another scale, and printing it would misstate the score.
+    """
+    if isinstance(fraction, bool) or not isinstance(fraction, int | float) or not math.isfinite(fraction):
+        raise ValueError(f"profile score must be a number 0-1, got {fraction!r}")
+    if not 0 <= fraction <= 1:
+        raise ValueError(f"profile score must be a fraction 0-1 (B.8 prints it x 10000, 9999 highest), "
+                         f"got {fraction!r}")
+    scaled = (Decimal(repr(float(fraction))) * 10_000).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    return min(int(scaled), SCORE_HIGHEST)
+
 _MDR_CODES: Final[dict[str, str | None]] = {
     " ": None,
     **{letter: letter for letter in string.ascii_uppercase},
@@ -515,9 +540,10 @@ SCANLINE2_FIELDS: Final[tuple[FieldSpec, ...]] = (
         name="score",
         start=7,
         width=4,
-        kind=Number(0, 9999, "4 digits 0000-9999"),
+        kind=Number(0, 9999, "4 digits 0000-9999, or blank (no score)", blank=True),
         b8_field=4,
-        description="Profiling SCORE (9999 is highest)",
+        description="Profiling SCORE (9999 is highest): the beneficiary data's profile score (a fraction 0-1) "
+        "times 10000, rounded half up, 1 written 9999 (`b8_score`); blank when the data has no score",
     ),
     FieldSpec(
         name="report_period",
@@ -682,7 +708,7 @@ class Scanline2(_Scanline):
     mdr: str | None = None
     concurrent: bool
     profile: Literal["H", "M", "L"]
-    score: int
+    score: int | None = None
     report_period: Month
     sfic: Sfic
     pc: int

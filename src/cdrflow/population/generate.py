@@ -544,6 +544,10 @@ def generate_frame(count: int, seed: int = 7, as_of: dt.date = AS_OF) -> pl.Data
         )
         .alias("phone"),
         pl.when(c("death_back") > 0).then(as_of_lit - c("death_back") * day).alias("date_of_death"),
+        # Sites supply these (F.3 folder data, the J.3.a NOTE's blank QMID); the generator does not.
+        pl.lit(None, dtype=pl.String).alias("folder_location"),
+        pl.lit(None, dtype=pl.Date).alias("folder_date_in_location"),
+        pl.lit(None, dtype=pl.Boolean).alias("qmid_medical_blank"),
     )
     return frame.select(pl.col(name).cast(dtype) for name, dtype in POLARS_SCHEMA.items())
 

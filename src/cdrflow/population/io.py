@@ -156,7 +156,11 @@ def _value_ok(s: Spec) -> pl.Expr:
             ok = ok & (c.cast(pl.Int64, strict=False) >= FIRST_EARNINGS_YEAR)
         return ok
     if s.kind == "float":
-        return _matches(c, "float") & c.cast(pl.Float64, strict=False).is_finite()
+        x = c.cast(pl.Float64, strict=False)
+        ok = _matches(c, s.pattern or "float") & x.is_finite()
+        if s.pattern == "fraction":
+            ok = ok & (x >= 0) & (x <= 1)
+        return ok
     if s.kind == "decimal":
         return _matches(c, "money")
     if s.kind == "bool":
@@ -193,6 +197,7 @@ def _cross_ok() -> list[pl.Expr]:
         (onset >= birth).fill_null(True),
         (pl.col("ssi_diary_month").is_null() | pl.col("title").is_in(list(TITLE_XVI))).fill_null(True),
         pl.col("recent_earnings_year").is_null() == pl.col("recent_earnings").is_null(),
+        pl.col("folder_location").is_null() == pl.col("folder_date_in_location").is_null(),
         ((country != DOMESTIC_COUNTRY) | domestic_address).fill_null(True),
         (foreign == (country != DOMESTIC_COUNTRY)).fill_null(True),
         (death >= birth).fill_null(True),

@@ -2,7 +2,7 @@
 
 The columns are those of :data:`cdrflow.dcf.schema.beneficiaries` except the bookkeeping columns
 ``version`` and ``updated_at``, in the same order. What each column means and which passage of
-DI 40502.001 it serves (F.3, G.3, E.4.a, G.5, J.3.b) is in ``docs/population.md``.
+DI 40502.001 it serves (F.3, G.3, E.4.a, G.5, J.3.a, J.3.b) is in ``docs/population.md``.
 
 Every check lives in one table, :data:`SPECS`, plus the cross-field rules in :class:`Beneficiary`.
 The import (:mod:`cdrflow.population.io`) compiles the same table to vectorized Polars checks and
@@ -54,6 +54,8 @@ PATTERNS: dict[str, tuple[str, str]] = {
     "diagnosis": (r"[0-9]{4}", "a 4-digit impairment code"),
     "mdr": (r"[A-Z357]", "an MDR/MR code: one uppercase letter (MIE), 3 (MIP), or 5 or 7 (MINE)"),
     "float": (r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", "a decimal number"),
+    "fraction": (r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?",
+                 "a fraction from 0 to 1 (B.8 prints it times 10000 as the 4-digit SCORE, 9999 highest)"),
     "year": (r"[0-9]{4}", f"a 4-digit year, {FIRST_EARNINGS_YEAR} or later"),
     "money": (r"[0-9]{1,10}(?:\.[0-9]{1,2})?", "a non-negative amount with at most 10 digits and 2 decimals"),
     "pc": (r"[1-8]", "a processing center number 1-8"),
@@ -113,7 +115,7 @@ SPECS: tuple[Spec, ...] = (
     _spec("diary_month", "month", "month"),
     _spec("ssi_diary_month", "month", "month"),
     _spec("profile", "literal", choices=PROFILES),
-    _spec("profile_score", "float", "float"),
+    _spec("profile_score", "float", "fraction"),
     _spec("recent_earnings_year", "int", "year"),
     _spec("recent_earnings", "decimal", "money"),
     _spec("initial_claim", "text"),
@@ -134,6 +136,9 @@ SPECS: tuple[Spec, ...] = (
     _spec("foreign_address", "bool"),
     _spec("phone", "code", "phone"),
     _spec("date_of_death", "date", "date"),
+    _spec("folder_location", "text"),
+    _spec("folder_date_in_location", "date", "date"),
+    _spec("qmid_medical_blank", "bool"),
 )
 SPEC_BY_NAME: dict[str, Spec] = {s.name: s for s in SPECS}
 
@@ -209,7 +214,7 @@ def _check_int(spec: Spec, v: object) -> int:
 
 def _check_float(spec: Spec, v: object) -> float:
     if isinstance(v, str):
-        if not _COMPILED["float"].fullmatch(v):
+        if not _COMPILED[spec.pattern or "float"].fullmatch(v):
             raise _pattern_error(spec, v)
         x = float(v)
     elif isinstance(v, int | float) and not isinstance(v, bool):
@@ -218,6 +223,8 @@ def _check_float(spec: Spec, v: object) -> float:
         raise _pattern_error(spec, v)
     if not math.isfinite(x):
         raise ValueError(f"{spec.name} must be a finite number, got {v!r}")
+    if spec.pattern == "fraction" and not 0 <= x <= 1:
+        raise _pattern_error(spec, v)
     return x
 
 
@@ -325,6 +332,9 @@ class Beneficiary(BaseModel):
     foreign_address: bool
     phone: str | None = None
     date_of_death: dt.date | None = None
+    folder_location: str | None = None
+    folder_date_in_location: dt.date | None = None
+    qmid_medical_blank: bool | None = None
 
     @field_validator("*", mode="before")
     @classmethod
@@ -399,6 +409,14 @@ class Beneficiary(BaseModel):
         birth = info.data.get("birth_date")
         if v is not None and birth is not None and v < birth:
             raise ValueError(f"date_of_death ({v}) must not be before birth_date ({birth})")
+        return v
+
+    @field_validator("folder_date_in_location")
+    @classmethod
+    def _folder_pair(cls, v: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        if "folder_location" in info.data and (v is None) != (info.data["folder_location"] is None):
+            raise ValueError("folder_location and folder_date_in_location (PCACS/SSICCS folder data, "
+                             "DI 40502.001F.3) must be given together or both left empty")
         return v
 
 

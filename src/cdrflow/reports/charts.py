@@ -43,10 +43,11 @@ OUTCOME_COLORS: Final[Mapping[str, str]] = {
     "DO_CDR": "#D55E00",
     "PC_REVIEW": "#E69F00",
     "INTEGRITY_FLIP": "#CC79A7",
+    "NONRESPONDER_DO_CDR": "#56B4E9",
     "REFERRED": "#0072B2",
     "OPEN": "#9AA5B1",
 }
-_EXTRA_COLORS: Final = ("#56B4E9", "#F0E442", "#7B3294", "#4D4D4D", "#A6761D")
+_EXTRA_COLORS: Final = ("#F0E442", "#7B3294", "#4D4D4D", "#A6761D", "#000000")
 
 _RC: Final[dict[str, Any]] = {
     "svg.fonttype": "none",
@@ -136,8 +137,14 @@ def stacked_bars(
     title: str,
     categories: Sequence[str],
     series: Sequence[tuple[str, Sequence[int]]],
+    *,
+    xlabel: str = "profile",
+    legend: Mapping[str, str] | None = None,
 ) -> str:
-    """Vertical stacked bars: one bar per category, one stack segment per series; totals on top."""
+    """Vertical stacked bars: one bar per category, one stack segment per series; totals on top.
+
+    A series' colour follows its name (an outcome code); ``legend`` gives the words shown for it.
+    """
     with _figure(chart_id, 6.4, 3.4) as (fig, ax):
         bottoms = [0] * len(categories)
         extras: list[str] = []
@@ -146,7 +153,7 @@ def stacked_bars(
                 categories,
                 values,
                 bottom=bottoms,
-                label=name,
+                label=(legend or {}).get(name, name),
                 color=outcome_color(name, extras),
                 width=0.6,
                 edgecolor="white",
@@ -159,7 +166,7 @@ def stacked_bars(
         ax.set_ylim(0, top * 1.12 if top > 0 else 1)
         ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel("profile")
+        ax.set_xlabel(xlabel)
         ax.set_ylabel("cases")
         _title(fig, title)
         _grid(ax, "y")

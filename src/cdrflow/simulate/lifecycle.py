@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import random
 import time
 from collections import Counter
@@ -18,15 +19,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Integer, func, select
+from sqlalchemy import func, select
 
 from cdrflow.dcf.db import make_engine, upgrade
-from cdrflow.dcf.schema import beneficiaries, cases, events
-from cdrflow.dcf.store import Actor, Store
+from cdrflow.dcf.schema import cases, events
+from cdrflow.dcf.store import DCDRS, Actor, Store
 from cdrflow.engine.months import Month
 from cdrflow.policy.mailer.jurisdiction import use_ssn_table
 from cdrflow.workflow import common as c
-from cdrflow.workflow import review
+from cdrflow.workflow import integrity, review
 from cdrflow.workflow.cycle import run_cycle
 from cdrflow.workflow.history import received_record
 from cdrflow.workflow.intake import ingest, write_rejects
@@ -103,8 +104,10 @@ class Reviewers:
                     return
                 stage = c.DE
             elif stage == c.DE:
-                rec = review.guide(self.store, cid).get("recommended_action")
-                if rec is None:  # completed by telephone: the answers are on the SSA-5002, not in a data file
+                # A nonresponder completed by telephone has no returned mailer: the answers are on the SSA-5002,
+                # not in a data file, so the guide (which reads the data file) has nothing to go on.
+                rec = review.guide(self.store, cid).get("recommended_action") if record is not None else None
+                if rec is None:
                     rec = "DEFER" if self.rng.random() < 0.9 else "DO_CDR"
                 full = rec == "DO_CDR"
                 if self.rng.random() < self.disagree:
@@ -166,99 +169,366 @@ def run_demo(out_dir: Path, *, count: int = 20000, seed: int = 455, months: int 
                       "open_nonresponder": int(states.get(c.NONRESPONDER, 0))})
         if progress:
             progress("months", 1, months)
-    metrics = collect(store, queue, ingest_totals, reviewers.counts)
-    metrics["config"] = {"population": count, "seed": seed, "months": months, "start": str(start),
-                         "database": str(db), "pc_table": "demo (illustrative, not GN 01070.245)",
-                         "integrity_seed": "CDRFLOW_INTEGRITY_SEED or 455"}
+    metrics = collect(store, queue, ingest_totals, reviewers.counts, on=_add_months(start, months - 1))
+    last = _add_months(start, months - 1)
+    metrics["config"] = {
+        "People in the synthetic population": count,
+        "Months of selection runs": months,
+        "First and last month": f"{start:%Y-%m} to {last:%Y-%m}",
+        "Profiles mailed": ", ".join(f"{PROFILE_WORDS.get(p, p)} ({p})" for p in c.param("mailer_profiles", last)),
+        "Integrity sample rate": f"{c.integrity_rate(last):.0%} of {integrity.BASE}",
+        "Random seed (people, returns, staff)": seed,
+        "Integrity sample seed": integrity.seed(),
+        "PC jurisdiction table": "demo (illustrative, not GN 01070.245)",
+        "Database": str(db),
+    }
     metrics["timing"] = {"seconds": round(time.perf_counter() - t0, 1)}
     (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, default=str), encoding="utf-8")
     return metrics
 
 
-def _pct(a: int, b: int) -> str:
-    return f"{100 * a / b:.1f}%" if b else "n/a"
+# ---- what the run produced: every figure with its numerator and denominator ---------------------------
+
+SEED_FIGURES = "DI 40502.001"
+"""Figures the report sets beside the seed's; each names the passage, its base and this run's base."""
+
+# The case paths: every mailer sent ends in exactly one of them (see ``classify``).
+RECEIVED_PATHS = ("auto_defer", "auto_docdr", "pc_defer", "pc_docdr", "pc_flip", "pc_open", "pc_other")
+NONRESPONDER_PATHS = ("nr_docdr", "nr_phone_defer", "nr_phone_docdr", "nr_phone_flip", "nr_open", "nr_other")
+OTHER_PATHS = ("screen_referred", "unsigned", "not_back")
+PATHS = RECEIVED_PATHS + NONRESPONDER_PATHS + OTHER_PATHS
+
+# Final outcome of a case (the "by title" table): the path it took, in a manager's words.
+FINAL_OF_PATH = {
+    "auto_defer": "DEFER", "pc_defer": "DEFER", "nr_phone_defer": "DEFER",
+    "auto_docdr": "DO_CDR", "pc_docdr": "DO_CDR", "nr_phone_docdr": "DO_CDR",
+    "pc_flip": "INTEGRITY_FLIP", "nr_phone_flip": "INTEGRITY_FLIP",
+    "nr_docdr": "NONRESPONDER_DO_CDR",
+    "screen_referred": "REFERRED",
+    "pc_open": "OPEN", "nr_open": "OPEN", "unsigned": "OPEN", "not_back": "OPEN", "pc_other": "OPEN",
+    "nr_other": "OPEN",
+}
+INTAKE_OF_PATH = {"auto_defer": "DEFER", "auto_docdr": "DO_CDR", "pc_defer": "PC_REVIEW", "pc_docdr": "PC_REVIEW",
+                  "pc_flip": "PC_REVIEW", "pc_open": "PC_REVIEW", "pc_other": "PC_REVIEW"}
+
+PROFILE_WORDS = {"L": "LOW", "M": "MEDIUM", "H": "HIGH"}
+
+# "about" / "approximately": a reporting convention, not policy (docs/interpretations.md#figures).
+NEAR_POINTS = {"F.1.a": 5.0, "F.1.b": 5.0, "B.3": 0.5, "B.4": 1.0, "G.7": 1.0}
+
+
+def classify(conn: Any) -> tuple[Counter[tuple[str, str]], dict[str, int]]:
+    """Each case's path from selection to where it stands at the end of the run, counted by title.
+
+    A returned mailer passed to the decision logic (MAILER RECEIVED) was decided automatically
+    (DCDRS DEFER / INITIATE CDR) or sent to PC review, where the DE/DEC/DC deferred, decided DO CDR
+    or deferred and was flipped by the integrity sample (G.7). A nonresponder (I) without a
+    returned mailer was referred for a CDR when DIRCON failed, completed by telephone and decided by
+    the PC, or is still open. Otherwise the mailer was referred at WBDOC screening (E.2), is held
+    for a signature, or has not come back.
+    """
+    marks: dict[str, set[str]] = {}
+    rows = conn.execute(select(events.c.case_id, events.c.event_type, events.c.actor_role).where(
+        events.c.event_type.like("% MAILER RECEIVED") | events.c.event_type.like("% PC MAILER REVIEW")
+        | events.c.event_type.like("% NONRESPONDER REVIEW") | events.c.event_type.like("% SECOND MAILER SENT")
+        | ((events.c.actor_role == DCDRS.role)
+           & (events.c.event_type.like("% DEFER CDR") | events.c.event_type.like("% INITIATE CDR"))))).all()
+    for cid, etype, role in rows:
+        m = marks.setdefault(cid, set())
+        if role == DCDRS.role and etype.endswith("DEFER CDR"):
+            m.add("auto_defer")
+        elif role == DCDRS.role and etype.endswith("INITIATE CDR"):
+            m.add("auto_docdr")
+        elif etype.endswith("MAILER RECEIVED"):
+            m.add("received")
+        elif etype.endswith("PC MAILER REVIEW"):
+            m.add("pc_review")
+        elif etype.endswith("NONRESPONDER REVIEW"):
+            m.add("nonresponder")
+        else:
+            m.add("second")
+    for cid, detail in conn.execute(select(events.c.case_id, events.c.detail)
+                                    .where(events.c.event_type.like("% INITIATE CDR%"))).all():
+        if detail and json.loads(detail).get("reason") == "NONRESPONDER":
+            marks.setdefault(cid, set()).add("nr_docdr")
+    paths: Counter[tuple[str, str]] = Counter()
+    extra = Counter[str]()
+    for cid, title, state, flipped, selected in conn.execute(
+            select(cases.c.case_id, cases.c.title, cases.c.state, cases.c.integrity_flipped,
+                   cases.c.integrity_selected)).all():
+        m = marks.get(cid, set())
+        extra["second_requests"] += "second" in m
+        extra["nonresponder_alerts"] += "nonresponder" in m
+        decided = {c.DEFERRED: "defer", c.DO_CDR: "flip" if flipped else "docdr"}.get(state)
+        if "received" in m:
+            if "auto_defer" in m:
+                path = "auto_defer"
+            elif "auto_docdr" in m:
+                path = "auto_docdr"
+            elif state == c.PC_REVIEW:
+                path = "pc_open"
+            else:
+                path = f"pc_{decided}" if decided else "pc_other"
+        elif state in (c.REFERRED, c.REFERRAL_CLOSED):
+            path = "screen_referred"
+        elif state == c.SIGNATURE_PENDING:
+            path = "unsigned"
+        elif "nonresponder" in m:
+            if "nr_docdr" in m:
+                path = "nr_docdr"
+            elif decided:
+                path = f"nr_phone_{decided}"
+            elif state in c.OPEN_STATES:
+                path = "nr_open"
+            else:
+                path = "nr_other"
+        else:
+            path = "not_back"
+        paths[(title, path)] += 1
+        extra["sampled_docdr"] += bool(selected and not flipped and path in ("pc_docdr", "nr_phone_docdr"))
+    return paths, dict(extra)
+
+
+def _part(label: str, count: int, parts: list[dict[str, Any]] | None = None, cite: str = "",
+          short: str = "") -> dict[str, Any]:
+    row: dict[str, Any] = {"label": label, "count": count}
+    if short:
+        row["short"] = short
+    if parts is not None:
+        row["parts"] = parts
+    if cite:
+        row["cite"] = cite
+    return row
+
+
+def _pct_text(n: int, d: int) -> str:
+    return f"{100 * n / d:.1f}%" if d else "n/a"
+
+
+def _near(key: str, n: int, d: int, target: float) -> bool | None:
+    return None if not d else abs(100 * n / d - target) <= NEAR_POINTS[key]
 
 
 def collect(store: Store, queue: list[dict[str, Any]], ingest_totals: Counter[str],
-            reviewer_counts: Counter[str]) -> dict[str, Any]:
+            reviewer_counts: Counter[str], *, on: dt.date) -> dict[str, Any]:
+    """The report's metrics: the case paths as reconciling tables, the seed figures on named bases."""
     with store.read() as tx:
         conn = tx.conn
-        auto = conn.execute(
-            select(cases.c.profile, events.c.event_type, func.count())
-            .join(cases, cases.c.case_id == events.c.case_id)
-            .where(events.c.actor == "dcdrs",
-                   events.c.event_type.like("% DEFER CDR") | events.c.event_type.like("% INITIATE CDR")
-                   | events.c.event_type.like("% PC MAILER REVIEW"))
-            .group_by(cases.c.profile, events.c.event_type)).all()
-        final = conn.execute(select(cases.c.profile, cases.c.state, cases.c.integrity_flipped, func.count())
-                             .group_by(cases.c.profile, cases.c.state, cases.c.integrity_flipped)).all()
+        by_title, extra = classify(conn)
         ev: dict[str, int] = dict(
             conn.execute(select(events.c.event_type, func.count()).group_by(events.c.event_type)).all())
-        diaries = conn.execute(select(func.substr(beneficiaries.c.diary_month, 1, 4), func.count())
-                               .group_by(func.substr(beneficiaries.c.diary_month, 1, 4))).all()
-        integrity = conn.execute(select(func.count(), func.sum(cases.c.integrity_selected.cast(Integer())),
-                                        func.sum(cases.c.integrity_flipped.cast(Integer())))
-                                 .where(cases.c.ipca_event.is_not(None))).one()
-        referrals = conn.execute(select(events.c.detail).where(events.c.event_type.like("% INITIATE CDR"))).all()
-        nonresp_docdr = sum(1 for (d,) in referrals if d and json.loads(d).get("reason") == "NONRESPONDER")
-    by_kind: Counter[str] = Counter()
-    outcomes_by_profile = []
-    for profile, etype, n in auto:
-        outcome = "DEFER" if etype.endswith("DEFER CDR") else ("DO_CDR" if etype.endswith("INITIATE CDR")
-                                                                 else "PC_REVIEW")
-        by_kind[outcome] += n
-        outcomes_by_profile.append({"profile": profile, "outcome": outcome, "count": n})
-    final_by_profile: Counter[tuple[str, str]] = Counter()
-    for profile, state, flipped, n in final:
-        label = {"DEFERRED": "DEFER", "DO_CDR": "INTEGRITY_FLIP" if flipped else "DO_CDR",
-                 "REFERRED": "REFERRED"}.get(state, "OPEN")
-        final_by_profile[(profile, label)] += n
-    total_auto = sum(by_kind.values())
-    deferred = sum(n for (p, k), n in final_by_profile.items() if k == "DEFER")
-    docdr = sum(n for (p, k), n in final_by_profile.items() if k == "DO_CDR")
-    flips = sum(n for (p, k), n in final_by_profile.items() if k == "INTEGRITY_FLIP")
-    reviewed, sampled, flipped_n = (int(integrity[0] or 0), int(integrity[1] or 0), int(integrity[2] or 0))
+        diary_rows = conn.execute(select(events.c.detail).where(
+            events.c.event_type.like("% MEDICAL DIARY RESET"))).all()
+        profiles = dict(conn.execute(select(cases.c.profile, func.count()).group_by(cases.c.profile)).all())
+        pc_inputs = conn.execute(select(func.count()).select_from(events).where(
+            events.c.code.like("IPCA %"), events.c.actor_role.in_(sorted(c.STAGE_ROLES[c.DE])))).scalar_one()
+    n: Counter[str] = Counter()
+    for (_title, path), k in by_title.items():
+        n[path] += k
 
     def count(suffix: str) -> int:
-        return sum(n for k, n in ev.items() if k.endswith(suffix))
+        return sum(k for t, k in ev.items() if t.endswith(suffix))
 
-    completed = deferred + docdr + flips
-    docdr_returned = docdr - nonresp_docdr
-    figures = [
-        {"name": "Returned mailers decided by the decision logic (DEFER or DO CDR)", "seed": "about 80%",
-         "measured": _pct(by_kind["DEFER"] + by_kind["DO_CDR"], total_auto), "cite": "DI 40502.001F.1.a",
-         "note": f"{by_kind['DEFER'] + by_kind['DO_CDR']:,} of {total_auto:,} data files"},
-        {"name": "Returned mailers sent to PC review", "seed": "about 20%", "measured": _pct(by_kind["PC_REVIEW"],
-         total_auto), "cite": "DI 40502.001F.1.b", "note": f"{by_kind['PC_REVIEW']:,} alerts"},
-        {"name": "DO CDR among completed mailers (excluding integrity flips and nonresponders)", "seed": "about 2.5%",
-         "measured": _pct(docdr_returned, completed - nonresp_docdr), "cite": "DI 40502.001B.3",
-         "note": f"{docdr_returned:,} of {completed - nonresp_docdr:,}"},
-        {"name": "Integrity sample among PC-reviewed decisions", "seed": "approximately 5%",
-         "measured": _pct(sampled, reviewed), "cite": "DI 40502.001B.4; DI 40502.001G.7",
-         "note": f"{sampled:,} of {reviewed:,} PC decisions sampled, {flipped_n:,} deferrals flipped; "
-                 f"{_pct(sampled, completed)} of all completed mailers (see docs/interpretations.md)"},
+    sent = sum(n.values())
+    received = sum(n[p] for p in RECEIVED_PATHS)
+    auto = n["auto_defer"] + n["auto_docdr"]
+    pc = received - auto
+    nonresp = sum(n[p] for p in NONRESPONDER_PATHS)
+    phone = n["nr_phone_defer"] + n["nr_phone_docdr"] + n["nr_phone_flip"]
+    deferred = n["auto_defer"] + n["pc_defer"] + n["nr_phone_defer"]
+    docdr_answers = n["auto_docdr"] + n["pc_docdr"] + n["nr_phone_docdr"]
+    flips = n["pc_flip"] + n["nr_phone_flip"]
+    completed = deferred + docdr_answers + flips
+    pc_decisions = n["pc_defer"] + n["pc_docdr"] + n["pc_flip"] + phone
+    pc_defer_inputs = n["pc_defer"] + n["pc_flip"] + n["nr_phone_defer"] + n["nr_phone_flip"]
+    sampled = flips + extra.get("sampled_docdr", 0)
+    rate = c.integrity_rate(on)  # the rate in force at the last month of the run
+    b4_flips = n["pc_flip"]  # B.4: of the mailers received, referred although the answers pointed to deferral
+
+    flow = [
+        {"id": "sent", "title": "Where the mailers went", "chart": True,
+         "lead": "Every mailer sent, counted once, by where its case stood at the end of the run.",
+         "total": _part("Mailers sent (first requests, G.6)", sent), "parts": [
+             _part("Returned and passed to the decision logic (mailers received)", received, cite="E.3, F.1",
+                   short="mailers received"),
+             _part("Returned but referred to the PC or FO at WBDOC screening (death, damage, name change, "
+                   "fraud, foreign address)", n["screen_referred"], cite="E.2", short="referred at screening"),
+             _part("Returned unsigned, held for a signature", n["unsigned"], cite="E.2", short="unsigned, held"),
+             _part("Nonresponders: no returned mailer 150 days after the second request", nonresp, cite="G.6, I",
+                   short="nonresponders"),
+             _part("Not back yet (mailer still out, or returned undeliverable and held)", n["not_back"],
+                   cite="E.1, G.6", short="not back yet"),
+         ]},
+        {"id": "received", "title": "Decisions on the mailers received", "chart": "leaves",
+         "lead": "The decision logic decides what it can; the rest goes to PC review (F.1). In PC review "
+                 "the DE/DEC/DC decides, and the integrity sample may flip a deferral (G.7).",
+         "total": _part("Mailers received (data files passed to the decision logic)", received), "parts": [
+             _part("Decided automatically by the decision logic", auto, [
+                 _part("deferred", n["auto_defer"], short="automatic: deferred"),
+                 _part("DO CDR", n["auto_docdr"], short="automatic: DO CDR")], cite="F.1.a"),
+             _part("Sent to PC review", pc, [
+                 _part("PC reviewer deferred (the deferral stood)", n["pc_defer"], short="PC review: deferred"),
+                 _part("PC reviewer decided DO CDR", n["pc_docdr"], short="PC review: DO CDR"),
+                 _part("PC reviewer deferred; the integrity sample flipped it to DO CDR", n["pc_flip"],
+                       short="PC review: integrity flip"),
+                 _part("still in PC review at the end of the run", n["pc_open"], short="PC review: still open"),
+                 *([_part("other (see the case history)", n["pc_other"], short="PC review: other")]
+                   if n["pc_other"] else []),
+             ], cite="F.1.b, G.5, G.7"),
+         ]},
+        {"id": "nonresponders", "title": "Nonresponders", "chart": False,
+         "lead": f"{extra.get('second_requests', 0):,} second requests were sent (G.6); "
+                 f"{extra.get('nonresponder_alerts', 0):,} cases were alerted as nonresponders, of which "
+                 f"{extra.get('nonresponder_alerts', 0) - nonresp:,} later returned a mailer (counted above with the "
+                 "returns). The rest:",
+         "total": _part("Nonresponders without a returned mailer", nonresp), "parts": [
+             _part("DIRCON failed: DO CDR as a nonresponder", n["nr_docdr"], cite="I"),
+             _part("Completed by telephone (DIRCON) and decided by the PC reviewer", phone, [
+                 _part("deferred", n["nr_phone_defer"]), _part("DO CDR", n["nr_phone_docdr"]),
+                 _part("deferred; the integrity sample flipped it to DO CDR", n["nr_phone_flip"])], cite="I, J.1"),
+             _part("Still open (DIRCON under way)", n["nr_open"] + n["nr_other"], cite="I"),
+         ]},
+        {"id": "completed", "title": "Completed mailers and their outcome", "chart": False,
+         "lead": "A completed mailer is one decided on its answers: received and decided (automatically or "
+                 "in PC review), or completed by telephone. Nonresponder referrals are not completed mailers.",
+         "total": _part("Completed mailers", completed), "parts": [
+             _part("Deferred (a new medical diary is set)", deferred, [
+                 _part("automatically", n["auto_defer"]), _part("in PC review", n["pc_defer"]),
+                 _part("completed by telephone", n["nr_phone_defer"])], cite="B.3, G.5"),
+             _part("DO CDR on the answers", docdr_answers, [
+                 _part("automatically", n["auto_docdr"]), _part("in PC review", n["pc_docdr"]),
+                 _part("completed by telephone", n["nr_phone_docdr"])], cite="B.3"),
+             _part("DO CDR by integrity flip (the answers pointed to deferral)", flips, cite="B.4, G.7"),
+         ]},
+        {"id": "docdr", "title": "All referrals for a full medical CDR", "chart": False,
+         "lead": "Every case referred to the FO for a full medical CDR in this run, by why.",
+         "total": _part("DO CDR, every reason", docdr_answers + flips + n["nr_docdr"]), "parts": [
+             _part("on the answers, automatically", n["auto_docdr"], cite="F.1.a"),
+             _part("on the answers, by the PC reviewer", n["pc_docdr"] + n["nr_phone_docdr"], cite="G.5"),
+             _part("integrity flips", flips, cite="G.7"),
+             _part("nonresponders (DIRCON failed)", n["nr_docdr"], cite="I"),
+         ]},
+        {"id": "integrity", "title": "The integrity sample", "chart": False,
+         "lead": "G.7 draws the sample from cases the PC reviewed, after the reviewer's input. cdrflow samples "
+                 f"each PC-reviewed decision at the parameter {integrity.PARAMETER} ({rate:.0%}, a cdrflow "
+                 "reading: G.7 gives no rate).",
+         "total": _part("PC-reviewed decisions (DE/DEC/DC deferral or DO CDR inputs)", pc_decisions), "parts": [
+             _part("not sampled", pc_decisions - sampled),
+             _part("sampled", sampled, [
+                 _part("deferral input, flipped to DO CDR", flips),
+                 _part("DO CDR input, stays DO CDR", extra.get("sampled_docdr", 0))], cite="G.7"),
+         ]},
     ]
-    funnel = {
-        "first mailers sent": count("INITIAL MAILER SENT"),
-        "returned (received at WBDOC)": count("MAILER RECEIVED"),
-        "second requests": count("SECOND MAILER SENT"),
-        "nonresponder alerts": count("NONRESPONDER REVIEW"),
-        "DIRCON reached": reviewer_counts.get("dircon_reached", 0),
-        "DO CDR (nonresponder)": nonresp_docdr,
-        "undeliverable held": count(" UNDELIVERABLE"),
+
+    need = 0.05 * received
+    b4_met = _near("B.4", b4_flips, received, 5.0)
+    if b4_met:
+        b4_why = f"{b4_flips:,} of the {received:,} mailers received were flipped."
+    else:
+        share = f"{100 * need / pc_defer_inputs:.0f}%" if pc_defer_inputs else "n/a"
+        b4_why = (f"G.7 draws only from PC-reviewed decisions ({pc_decisions:,}, "
+                  f"{_pct_text(pc_decisions, received)} of the mailers received), and only a sampled deferral is "
+                  "referred despite its answers. Meeting 5% of the mailers received "
+                  f"({need:,.0f} flips) would need {share} of the {pc_defer_inputs:,} PC deferral inputs to be "
+                  "sampled, which is not G.7's \u201csmall\u201d sample. The parameter's rate is therefore read as a "
+                  "share of PC-reviewed decisions (row below), not as B.4's figure.")
+
+    def status(flag: bool | None, yes: str = "near the seed figure", no: str = "off the seed figure") -> str:
+        return "no data" if flag is None else (yes if flag else no)
+
+    f1a = _near("F.1.a", auto, received, 80.0)
+    f1b = _near("F.1.b", pc, received, 20.0)
+    b3 = _near("B.3", docdr_answers, completed, 2.5)
+    # The sampler against its own rate: a random draw, so "as set" allows three standard errors.
+    se_points = 300 * math.sqrt(rate * (1 - rate) / pc_decisions) if pc_decisions else 0.0
+    g7_points = max(NEAR_POINTS["G.7"], se_points)
+    g7 = None if not pc_decisions else abs(100 * sampled / pc_decisions - 100 * rate) <= g7_points
+    figures = [
+        {"key": "F.1.a", "name": "Mailers decided automatically", "cite": "DI 40502.001F.1.a",
+         "seed": "about 80% of the data files received", "target": 80.0,
+         "numerator": {"label": "decided automatically", "count": auto},
+         "denominator": {"label": "mailers received", "count": received},
+         "status": status(f1a), "why": f"within \u00b1{NEAR_POINTS['F.1.a']:.0f} points counts as near"},
+        {"key": "F.1.b", "name": "Mailers sent to PC review", "cite": "DI 40502.001F.1.b",
+         "seed": "about 20% of all mailers received", "target": 20.0,
+         "numerator": {"label": "sent to PC review", "count": pc},
+         "denominator": {"label": "mailers received", "count": received},
+         "status": status(f1b), "why": f"within \u00b1{NEAR_POINTS['F.1.b']:.0f} points counts as near"},
+        {"key": "B.3", "name": "DO CDR on the answers", "cite": "DI 40502.001B.3",
+         "seed": "about 2.5% of the completed mailers", "target": 2.5,
+         "numerator": {"label": "DO CDR on the answers (automatic or PC reviewer; not integrity flips, "
+                                "not nonresponders)", "count": docdr_answers},
+         "denominator": {"label": "completed mailers (integrity flips included)", "count": completed},
+         "status": status(b3), "why": f"within \u00b1{NEAR_POINTS['B.3']:.1f} point counts as near; the "
+                                      f"{flips:,} flips are B.4's, counted below"},
+        {"key": "B.4", "name": "Integrity flips among the mailers received", "cite": "DI 40502.001B.4",
+         "seed": "approximately 5% of the mailers received", "target": 5.0,
+         "numerator": {"label": "mailers received whose deferral was flipped to DO CDR", "count": b4_flips},
+         "denominator": {"label": "mailers received", "count": received},
+         "status": status(b4_met, "met", "not met"), "why": b4_why},
+        {"key": "G.7", "name": "Integrity sample among PC-reviewed decisions", "cite": integrity.CITE,
+         "seed": f"no rate in the seed; parameter {integrity.PARAMETER} = {rate:.0%} (cdrflow reading)",
+         "target": 100 * rate,
+         "numerator": {"label": "PC-reviewed decisions sampled", "count": sampled},
+         "denominator": {"label": integrity.BASE, "count": pc_decisions},
+         "status": status(g7, "as set", "off the parameter"),
+         "why": f"a check on the sampler against its parameter (within \u00b1{g7_points:.1f} points, three "
+                f"standard errors of a {rate:.0%} draw over {pc_decisions:,} decisions), not against a seed figure"},
+    ]
+    titles = sorted({t for t, _ in by_title})
+    diaries: Counter[int] = Counter()
+    for (d,) in diary_rows:
+        month = json.loads(d).get("diary_month") if d else None
+        if month:
+            diaries[int(str(month)[:4])] += 1
+    reconciliation = [
+        {"label": "Mailers sent = cases selected = INITIAL MAILER SENT events",
+         "left": sent, "right": [("INITIAL MAILER SENT events", count("INITIAL MAILER SENT"))]},
+        {"label": "Mailers received = MAILER RECEIVED events = intake decisions",
+         "left": received, "right": [("MAILER RECEIVED events", count("MAILER RECEIVED"))]},
+        {"label": "Mailers received = decided automatically + sent to PC review (intake counts)",
+         "left": received, "right": [("deferred automatically", ingest_totals["DEFER"]),
+                                     ("DO CDR automatically", ingest_totals["DO_CDR"]),
+                                     ("sent to PC review", ingest_totals["PC_REVIEW"])]},
+        {"label": "Returned-mailer records read = decided + ended at WBDOC screening + already ingested + rejected",
+         "left": ingest_totals["read"],
+         "right": [("passed to the decision logic", ingest_totals["DEFER"] + ingest_totals["DO_CDR"]
+                    + ingest_totals["PC_REVIEW"]),
+                   ("undeliverable, remailed", ingest_totals["undeliverable_remailed"]),
+                   ("undeliverable, held", ingest_totals["undeliverable_held"]),
+                   ("unsigned, signature control", ingest_totals["signature_control"]),
+                   ("referred at screening", sum(v for k, v in ingest_totals.items() if k.startswith("referred_"))),
+                   ("already ingested (same file, same day)", ingest_totals["skipped"]),
+                   ("rejected as invalid", ingest_totals["rejected"])]},
+        {"label": "PC-reviewed decisions = DE/DEC/DC IPCA inputs on the DCF",
+         "left": pc_decisions, "right": [("IPCA inputs by a DE/DEC/DC", int(pc_inputs))]},
+        {"label": "Deferrals = medical diaries set",
+         "left": deferred, "right": [("MEDICAL DIARY RESET events", sum(diaries.values()))]},
+    ]
+    activity = {
+        "Actual mailers associated (DSE/FLC)": reviewer_counts.get("associated", 0),
+        "Translations (BET/DT)": reviewer_counts.get("translated", 0),
+        "Work reviews (BET/DT)": reviewer_counts.get("work_reviewed", 0),
+        "Decisions (DE/DEC/DC)": reviewer_counts.get("decided", 0),
+        "Deferrals flipped by the integrity sample": reviewer_counts.get("flipped", 0),
+        **{f"Nonresponder DIRCON attempts: {k[7:].replace('_', ' ')}": v for k, v in sorted(reviewer_counts.items())
+           if k.startswith("dircon_") and k != "dircon_do_cdr"},
     }
     return {
         "figures": figures,
-        "outcomes_by_profile": sorted(outcomes_by_profile, key=lambda r: (r["profile"], r["outcome"])),
-        "final_by_profile": [{"profile": p, "outcome": k, "count": n}
-                             for (p, k), n in sorted(final_by_profile.items())],
+        "flow": flow,
+        "by_title": {
+            "profiles": {str(k): int(v) for k, v in sorted(profiles.items())},
+            "intake": [{"group": t, "outcome": INTAKE_OF_PATH[p], "count": k}
+                       for (t, p), k in sorted(by_title.items()) if p in INTAKE_OF_PATH],
+            "final": [{"group": t, "outcome": FINAL_OF_PATH[p], "count": k} for (t, p), k in sorted(by_title.items())],
+            "titles": titles,
+        },
         "queue": queue,
-        "funnel": funnel,
-        "diaries_by_year": [{"year": int(y), "count": n} for y, n in sorted(diaries)],
-        "cost": {"mailers_processed": completed, "deferrals": deferred, "do_cdr": docdr + flips,
+        "diaries_by_year": [{"year": y, "count": k} for y, k in sorted(diaries.items())],
+        "cost": {"mailers_processed": completed, "deferrals": deferred, "do_cdr": docdr_answers + flips,
                  "mailer_cost_each": 50, "cdr_cost_low": 750, "cdr_cost_high": 800},
-        "reconciliation": {**{f"ingest {k}": v for k, v in sorted(ingest_totals.items())},
-                           "ingest reconciles": "yes" if ingest_totals["read"] == ingest_totals["processed"]
-                           + ingest_totals["skipped"] + ingest_totals["rejected"] else "NO",
-                           **{f"reviewers {k}": v for k, v in sorted(reviewer_counts.items())}},
+        "reconciliation": reconciliation,
+        "activity": activity,
+        "ingest": {k: int(v) for k, v in sorted(ingest_totals.items())},
     }

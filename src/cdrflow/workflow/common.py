@@ -13,8 +13,8 @@ from cdrflow.engine.calc import Explain
 from cdrflow.engine.errors import InputError, NoValueInForce
 from cdrflow.engine.months import Month
 from cdrflow.policy.mailer.codes import CdtInput, IpcaInput, cdt_code, ipca_event
-from cdrflow.policy.mailer.diary import DiaryResetInput, diary_reset
-from cdrflow.policy.mailer.jurisdiction import JurisdictionInput, pc_jurisdiction
+from cdrflow.policy.mailer.diary import DiaryResetInput, classify_mdr, diary_reset
+from cdrflow.policy.mailer.jurisdiction import JurisdictionInput, SsnTable, pc_jurisdiction, ssn_tables
 from cdrflow.policy.mailer.schedule import FollowupInput, followup_selection
 from cdrflow.policy.mailer.source import SOURCE, param
 
@@ -127,6 +127,14 @@ def diary(title: str, deferral_month: str, od_calc_mdr: str | None, scanline_mdr
             "rules": [s.rule for s in out.trace]}
 
 
+def diary_type_of(mdr: str) -> str | None:
+    """MIE, MIP or MINE for an MDR/MR code (G.5), or None for a code that is not one."""
+    try:
+        return classify_mdr(mdr, "mdr", param("mdr_codes", None))[0]
+    except InputError:
+        return None
+
+
 @lru_cache(maxsize=4096)
 def cdt(released: dt.date) -> dict[str, Any]:
     out = cdt_code(CdtInput(released=released))
@@ -138,21 +146,38 @@ def ipca(full_cdr_needed: bool, vr_requested: bool | None) -> tuple[int, str, st
     return out.event, out.label, pv_text(out.policy_version)
 
 
+IMPORTED_BASIS = "beneficiary data: servicing_pc as imported"
+"""The basis of a PC the site supplied with the population (docs/population.md)."""
+UNRECORDED_BASIS = "not recorded at selection"
+"""The basis shown for a case selected before cdrflow kept the jurisdiction basis (interpretations §14)."""
+
+
 @lru_cache(maxsize=262144)
-def _pc(title: str, ssn: str, foreign: bool, age: int | None, deceased: bool, on: dt.date) -> int | None:
-    try:
-        out = pc_jurisdiction(JurisdictionInput(title=title, ssn=ssn, foreign=foreign,
-                                                beneficiary_type="DISABLED_WORKER", wage_earner_age=age,
-                                                wage_earner_deceased=deceased, as_of=on))
-    except InputError:
-        return None  # PC 1-6 needs the site's GN 01070.245 table (docs/interpretations.md#pc-ssn-table)
-    return out.pc
+def _pc(title: str, ssn: str, foreign: bool, age: int | None, deceased: bool,
+        on: dt.date) -> tuple[int | None, str, str]:
+    out = pc_jurisdiction(JurisdictionInput(title=title, ssn=ssn, foreign=foreign,
+                                            beneficiary_type="DISABLED_WORKER", wage_earner_age=age,
+                                            wage_earner_deceased=deceased, as_of=on))
+    return out.pc, out.source, out.basis
 
 
-def servicing_pc(ben: dict[str, Any], on: dt.date) -> int | None:
-    """The beneficiary's PC: the imported value, else the pc-jurisdiction calc (E.4.a)."""
+_pc_tables: list[SsnTable] = []
+"""The SSN tables the memo of ``_pc`` was filled with; loading another site table empties it."""
+
+
+def jurisdiction(ben: dict[str, Any], on: dt.date) -> tuple[int | None, str, str]:
+    """(PC, source, basis) of a beneficiary: the imported PC, else the pc-jurisdiction calc (E.4.a).
+
+    ``source`` is ``IMPORTED`` or the calc's (``RULE``, ``SITE_TABLE``, ``PUBLIC_CHART``, ``UNKNOWN``);
+    ``basis`` is the label that travels with the PC (event detail, print file, alert sheet). The PC is
+    ``None`` when the claim is PC 1-6 and no loaded table knows the SSN's area number.
+    """
     if ben.get("servicing_pc"):
-        return int(ben["servicing_pc"])
+        return int(ben["servicing_pc"]), "IMPORTED", IMPORTED_BASIS
+    tables = ssn_tables()
+    if len(tables) != len(_pc_tables) or any(a is not b for a, b in zip(tables, _pc_tables, strict=False)):
+        _pc.cache_clear()  # another site table was loaded: earlier answers may differ
+        _pc_tables[:] = tables
     birth: dt.date = ben["birth_date"]
     age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
     # Memo key only: the calc compares the age with pc7_transfer_age and nothing else, so every age at or
@@ -168,10 +193,25 @@ def servicing_pc(ben: dict[str, Any], on: dt.date) -> int | None:
     return _pc(ben["title"], ssn_key, bool(ben["foreign_address"]), age, ben.get("date_of_death") is not None, on)
 
 
+def recorded_basis(initial_detail: str | dict[str, Any] | None, ben: dict[str, Any]) -> str:
+    """The jurisdiction basis of a case's PC, as its INITIAL MAILER SENT event recorded it at selection.
+
+    Cases selected before the basis was kept: the imported PC's basis if the beneficiary data has one,
+    else :data:`UNRECORDED_BASIS`. The print file and the alert sheet show this next to the PC.
+    """
+    detail = json.loads(initial_detail) if isinstance(initial_detail, str) else initial_detail
+    if detail and detail.get("pc_basis"):
+        return str(detail["pc_basis"])
+    if ben.get("servicing_pc"):
+        return IMPORTED_BASIS
+    return UNRECORDED_BASIS
+
+
 def report_period_start(as_of: dt.date, title: str) -> str:
     """Start of the mailer's report period: B.1 "recent" usually means the last two years."""
     return str(Month(as_of.year - 2, as_of.month))
 
 
 def integrity_rate(on: dt.date) -> float:
-    return float(param("integrity_sample_rate", on))
+    """The integrity sampling rate in force, a share of PC-reviewed decisions (G.7; interpretations §27)."""
+    return float(param("integrity_sample_rate_pc_reviewed", on))

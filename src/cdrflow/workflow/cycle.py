@@ -33,7 +33,7 @@ from sqlalchemy import and_, exists, not_, or_, select
 from cdrflow.dcf.schema import beneficiaries, cases, cycles, events
 from cdrflow.dcf.store import SELECTION, Store, Tx, dumps, now
 from cdrflow.engine.months import Month
-from cdrflow.forms.scanlines import LAYOUTS, Sfic
+from cdrflow.forms.scanlines import LAYOUTS, Sfic, b8_score
 from cdrflow.policy.mailer.source import param
 
 from . import common as c
@@ -119,7 +119,8 @@ def scanlines(ben: dict[str, Any], case: dict[str, Any]) -> tuple[str, str, str]
     score = ben.get("profile_score")
     line2 = LAYOUTS[2].encode({
         "mdr": case.get("scanline_mdr"), "concurrent": case["title"] == "T2/16",
-        "profile": case["profile"], "score": int(score) if score is not None else 0,
+        # B.8 "9999 is highest": the stored fraction 0-1 as 4 digits, as the profile sheet shows it.
+        "profile": case["profile"], "score": b8_score(float(score)) if score is not None else None,
         "report_period": Month.parse(case["report_period_start"]),
         "sfic": _sfic(("F" if case["request"] == "FIRST" else "S") + _SFIC_TITLE[case["title"]] + lang),
         "pc": case["pc"], "dds": (ben["dds"] + "0")[:3], "fo": ben["fo_doors"][:3],
@@ -139,6 +140,8 @@ def _print_record(ben: dict[str, Any], case: dict[str, Any]) -> dict[str, Any]:
         "address_line": ben["address_line"], "city": ben["city"], "state": ben.get("state"), "zip": ben.get("zip"),
         "country": ben["country"], "language": ben["language"],
         "scanline1": l1, "scanline2": l2, "scanline3": l3,
+        # Scanline 2 field 7 is the servicing PC; what it rests on travels beside it (E.4.a; interp. §14).
+        "pc": case["pc"], "pc_basis": case["pc_basis"],
     }
 
 
@@ -187,19 +190,23 @@ def write_print_file(store: Store, as_of: dt.date, path: Path) -> int:
     is finished, identical when a run is repeated, and can be regenerated at any time.
     """
     sent = (events.c.event_type.like("% INITIAL MAILER SENT") | events.c.event_type.like("% SECOND MAILER SENT"))
+    initial = events.alias("initial")  # the selection event records the PC's basis (pc_basis)
     path.parent.mkdir(parents=True, exist_ok=True)
     n = 0
     with store.read() as tx, path.open("w", encoding="utf-8") as out:
         rows = tx.conn.execute(
-            select(cases, beneficiaries, events.c.event_type.label("_sent"))
+            select(cases, beneficiaries, events.c.event_type.label("_sent"), initial.c.detail.label("_initial"))
             .join(cases, cases.c.case_id == events.c.case_id)
             .join(beneficiaries, beneficiaries.c.ssn == cases.c.ssn)
+            .outerjoin(initial, and_(initial.c.case_id == cases.c.case_id,
+                                     initial.c.event_type.like("% INITIAL MAILER SENT")))
             .where(events.c.event_date == as_of, sent).order_by(cases.c.case_id)
         ).mappings()
         for r in rows:
             row = dict(r)
             row["request"] = "SECOND" if row["_sent"].endswith("SECOND MAILER SENT") else "FIRST"
             row["send_request_date"] = as_of
+            row["pc_basis"] = c.recorded_basis(row["_initial"], row)
             out.write(dumps(_print_record(row, row)) + "\n")
             n += 1
     return n
@@ -299,12 +306,14 @@ def _first_mailers(store: Store, as_of: dt.date, titles: list[str], profiles: li
     for chunk in _chunks(rows, chunk_size):
         new_cases: list[dict[str, Any]] = []
         evs: list[dict[str, Any]] = []
+        sources: list[str] = []
         for b in chunk:
-            pc = c.servicing_pc(b, as_of)
+            pc, source, basis = c.jurisdiction(b, as_of)
             if pc == 8:
                 result.counts["excluded_pc8"] += 1  # E.4.a: PC-8 cases are excluded from first mailers
                 continue
             if pc is None:
+                # PC 1-6, but no loaded table knows the SSN's area number: held, not mailed (interp. §22).
                 result.counts["held_no_jurisdiction"] += 1
                 continue
             case_id = f"M{as_of:%Y%m%d}-{b['ssn']}"
@@ -315,9 +324,11 @@ def _first_mailers(store: Store, as_of: dt.date, titles: list[str], profiles: li
                     "last_event": label,
                     "last_event_date": as_of, "pc": pc}
             new_cases.append(case)
+            sources.append(source)
             evs.append(c.event(ssn=b["ssn"], case_id=case_id, event_date=as_of, event_type=label, code="001",
                                actor=SELECTION, policy_version=pv,
-                               detail={"diary_month": b["diary_month"], "profile": b["profile"], "pc": pc},
+                               detail={"diary_month": b["diary_month"], "profile": b["profile"], "pc": pc,
+                                       "pc_source": source, "pc_basis": basis},
                                idem_key=f"1st:{case_id}"))
         with store.tx() as tx:
             done = tx.existing_keys([e["idem_key"] for e in evs])
@@ -325,5 +336,8 @@ def _first_mailers(store: Store, as_of: dt.date, titles: list[str], profiles: li
             tx.insert_cases([new_cases[i] for i in keep])
             tx.append([evs[i] for i in keep])
         result.counts["first_mailer"] += len(keep)
+        for i in keep:  # first mailers whose PC 1-6 came from an SSN table, by table (interp. §22)
+            if sources[i] in ("SITE_TABLE", "PUBLIC_CHART"):
+                result.counts[f"pc_by_{sources[i].lower()}"] += 1
         if progress:
             progress("first mailers", len(chunk))

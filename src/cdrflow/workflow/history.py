@@ -65,18 +65,29 @@ def document_payloads(store: Store, case_id: str) -> list[tuple[str, dict[str, A
         assert ben is not None
         docs = [dict(r) for r in tx.conn.execute(select(documents).where(documents.c.case_id == case_id)
                                                  .order_by(documents.c.doc_id)).mappings()]
+        initial = tx.conn.execute(select(events.c.detail).where(events.c.case_id == case_id,
+                                                                events.c.event_type.like("% INITIAL MAILER SENT"))
+                                  .limit(1)).scalar()
     record = received_record(store, case_id)
     try:
         lines: list[str] | None = list(scanlines(ben, case))
     except ValueError:  # e.g. no servicing PC known: the facsimile is shown without scanlines
         lines = None
-    base = {"beneficiary": _plain(ben), "case": _plain(case)}
+    # The PC and what it rests on (E.4.a; interp. §14): the alert sheet shows the basis beside the PC.
+    jurisdiction = {"pc": case["pc"], "basis": c.recorded_basis(initial, ben)}
+    base = {"beneficiary": _plain(ben), "case": _plain(case), "jurisdiction": jurisdiction}
     out: list[tuple[str, dict[str, Any]]] = []
     for d in docs:
         payload = {**base, **json.loads(d["payload"])}
         if d["kind"] == "FACSIMILE":
             payload["mailer"] = record
             payload["scanlines"] = lines
+        if d["kind"] == "ALERT_SHEET" and "folder" not in payload and ben.get("folder_location"):
+            # F.3: PCACS (Title II-only, concurrent) or SSICCS (Title XVI-only) folder location and date in
+            # location, as the DCF holds them when the sheet is printed (docs/interpretations.md#folder-data).
+            plain = base["beneficiary"]
+            payload["folder"] = {"location": plain["folder_location"],
+                                 "date_in_location": plain["folder_date_in_location"]}
         out.append((d["kind"], payload))
     return out
 

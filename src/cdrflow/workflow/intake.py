@@ -408,6 +408,7 @@ def _decide(work: list[_Work], on: dt.date, evs: list[dict[str, Any]], docs: lis
         decision = {"outcome": d["outcome"], "actionable": d["actionable"],
                     "actionable_reason": d["actionable_reason"],
                     "automated_recommendation": d["automated_recommendation"],
+                    "clear_decision": d["clear_decision"],
                     "rule_ids": d["rule_ids"].split(),
                     "alert": {"type": d["alert_type"], "message": d["alert_message"], "text": d["alert_text"],
                               "reviewer": d["alert_reviewer"], "recommended_action": d["alert_recommended_action"]}

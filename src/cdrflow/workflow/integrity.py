@@ -1,9 +1,14 @@
-"""Integrity sampling (DI 40502.001B.4, G.7).
+"""Integrity sampling (DI 40502.001G.7).
 
 Applied after the PC reviewer's deferral or DO CDR input: a seeded draw per case decides whether the
-case is in the sample. A sampled deferral is "flipped": a subsequent DO CDR input by the system
-refers it to the FO for a full medical CDR. The reviewer's input stays in the history; the
-database refuses any change that turns a flipped case back into a deferral (migration 0002).
+case is in the sample, at the parameter ``integrity_sample_rate_pc_reviewed``. Its base is the
+PC-reviewed decisions G.7 draws from; G.7 gives no rate and the 5% is cdrflow's reading. B.4's
+"approximately 5% of the mailers received" is on another base (all mailers received) and is not
+what this rate is; the demo report measures both (docs/interpretations.md#integrity-rate).
+
+A sampled deferral is "flipped": a subsequent DO CDR input by the system refers it to the FO for a
+full medical CDR. The reviewer's input stays in the history; the database refuses any change that
+turns a flipped case back into a deferral (migration 0002).
 
 The draw is a pure function of (seed, case id), so the sample is reproducible, does not depend on
 the order cases are worked, and is logged with the seed, the draw and the rate on the case's
@@ -20,6 +25,11 @@ from dataclasses import dataclass
 from . import common as c
 
 DEFAULT_SEED = 455
+PARAMETER = "integrity_sample_rate_pc_reviewed"
+BASE = "PC-reviewed decisions"
+"""What the rate is a share of (the parameter's ``base``): every DE/DEC/DC deferral or DO CDR input."""
+CITE = "DI 40502.001G.7; rate: cdrflow reading, docs/interpretations.md#integrity-rate"
+"""G.7 is the passage for the sample and its base; the rate is a reading, not a seed figure."""
 
 
 def seed() -> int:
@@ -35,7 +45,7 @@ class Draw:
 
     def as_dict(self) -> dict[str, object]:
         return {"seed": self.seed, "draw": round(self.draw, 8), "rate": self.rate, "selected": self.selected,
-                "cite": "DI 40502.001B.4; DI 40502.001G.7"}
+                "base": BASE, "cite": CITE}
 
 
 def draw(case_id: str, on: dt.date, *, rate: float | None = None, seed_value: int | None = None) -> Draw:

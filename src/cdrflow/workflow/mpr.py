@@ -850,13 +850,8 @@ def _check_one(tx: Tx, w: Who, row: dict[str, Any], model: Provider, res: MatchR
             answers.append({"license": f"{lic['state']} {lic['number']}", "input": payload,
                             "output": out})
         eligible = any(a["output"]["eligible"] for a in answers)
-        if not counted:
-            why = (f"no license on file in a state where the provider has a location ({', '.join(sorted(states))}): "
-                   "the source is not shown to be currently licensed")
-        elif eligible:
-            why = "currently licensed and without federal sanction under at least one license"
-        else:
-            why = "no license on file makes the source currently licensed and without federal sanction"
+        why = ("currently licensed and without federal sanction under at least one license" if eligible
+               else _why_not_eligible(sanction, res, review, counted, states, answers))
     inputs = {"sanction": sanction, "states": sorted(states),
               "licenses": [{k: str(lic[k]) for k in ("state", "number", "status", "expires")} for lic in counted]}
     result = {"eligible": eligible, "why": why, "cite": cite, "federal_sanction": sanction,
@@ -882,6 +877,44 @@ def _check_one(tx: Tx, w: Who, row: dict[str, Any], model: Provider, res: MatchR
         to_eligible=eligible, reason=reason, must_act_role=FLAG_MUST_ACT, must_act_org_id=row["dds_org_id"],
         must_act_person=mpro, state="OPEN", opened_at=now()).returning(mpr_flags.c.flag_id)).scalar_one())
     run.flags.append(fid)
+
+
+_STRENGTH_WORDS = {"NPI": "matched by NPI", "NAME_LOCATION": "matched by name and location",
+                   "NAME_STATE": "matched by name and state", "NAME_ONLY": "matched by name"}
+
+
+def _why_not_eligible(sanction: bool, res: MatchResult, review: dict[str, Any] | None,
+                      counted: list[dict[str, Any]], states: set[str], answers: list[dict[str, Any]]) -> str:
+    """Every condition of D.4.c the provider fails, named: the exclusion (which LEIE entry) and the licenses.
+
+    A provider on the LEIE with an active license is not eligible because of the exclusion, and the
+    flag says so; "no license" is said only when no license is on file (docs/interpretations.md#federal-sanction).
+    """
+    parts: list[str] = []
+    if sanction:
+        entries = [c for c in res.candidates if c.sanction == "CURRENT"] or list(res.candidates)
+        listed = "; ".join(
+            f"{c.listed_name}, {c.location}, exclusion {c.excl_type} since {c.excl_date}"
+            + (f" ({c.sanction.lower().replace('_', ' ')})" if c.sanction != "CURRENT" else "")
+            + (f", {_STRENGTH_WORDS[c.strength]}" if c.confirmed else "") for c in entries)
+        who = f"; identity confirmed by {review['decided_by']}" if review and review.get("decided_by") else ""
+        parts.append(f"on the OIG exclusion list (LEIE): {listed or 'an entry'}{who}: a federal sanction")
+    if not counted:
+        parts.append(f"no license on file in a state where the provider has a location ({', '.join(sorted(states))}):"
+                      " the source is not shown to be currently licensed")
+    else:
+        current = [a for a in answers if a["output"]["currently_licensed"]]
+        if current:
+            licensed = "currently licensed (" + ", ".join(
+                f"{a['license']} {a['input']['license_status']} until {a['input']['license_expires']}"
+                for a in current) + ")"
+            return f"{parts[0]}, although {licensed}" if parts else licensed
+        else:
+            texts = [f"{a['license']}: " + "; ".join(
+                r["text"] for r in a["output"]["reasons"] if r["text"].endswith("not currently licensed"))
+                for a in answers]
+            parts.append("not currently licensed (" + "; ".join(texts) + ")")
+    return "; ".join(parts)
 
 
 def due_checks(store: Store, as_of: dt.date, *, period_days: int = DEFAULT_PERIOD_DAYS,

@@ -38,9 +38,57 @@ class Effects:
                                "payload": payload, "idem_key": f"doc:{kind}:{key}"})
 
 
+MEDICAL_DATA_BLANK = (
+    "DCF MEDICAL DATA (QMID) BLANK OR ZEROS: THE SYSTEM COULD NOT CALCULATE THE NEW DIARY; THE MEDICAL DIARY WAS "
+    "NOT RESET (DI 40502.001J.3.a NOTE)"
+)
+"""J.3.a NOTE: what the REMARK says before the pertinent medical information."""
+
+
+def pertinent_medical_information(case: dict[str, Any], ben: dict[str, Any],
+                                  note: str | None = None) -> tuple[str, dict[str, Any]]:
+    """J.3.a NOTE: "Enter the pertinent medical information in the REMARK screen" (text, and the same as data).
+
+    The medical data the DCF holds outside the blank QMID: diagnosis codes, impairment, onset, the MDR/MR
+    sources of G.5 with their diary type (J.3.b: never changed), initial claim and prior CDR, and the
+    reviewer's own words.
+    """
+    codes = [x for x in (ben.get("diagnosis_primary"), ben.get("diagnosis_secondary")) if x]
+    mdrs = [(label, v) for label, v in (("OD-CALC MDR", ben.get("od_calc_mdr")),
+                                        ("SCANLINE MDR", case.get("scanline_mdr")),
+                                        ("SSR MR", ben.get("ssr_mr") if case["title"] != "T2" else None)) if v]
+    info: dict[str, Any] = {
+        "diagnosis_codes": codes,
+        "impairment": ben.get("impairment"),
+        "onset_date": str(ben["onset_date"]) if ben.get("onset_date") else None,
+        "mdr": [{"source": label, "code": v, "diary_type": c.diary_type_of(v)} for label, v in mdrs],
+        "initial_claim": ben.get("initial_claim"),
+        "prior_cdr": ben.get("prior_cdr"),
+        "reviewer_note": note,
+    }
+    parts = [f"IMPAIRMENT CODES {' '.join(codes)}" if codes else None,
+             f"IMPAIRMENT {info['impairment']}" if info["impairment"] else None,
+             f"ONSET {info['onset_date']}" if info["onset_date"] else None,
+             *(f"{m['source']} {m['code']}" + (f" ({m['diary_type']})" if m["diary_type"] else "")
+               for m in info["mdr"]),
+             f"INITIAL CLAIM {info['initial_claim']}" if info["initial_claim"] else None,
+             f"PRIOR CDR {info['prior_cdr']}" if info["prior_cdr"] else None,
+             f"REVIEWER: {note}" if note else None]
+    listed = "; ".join(p for p in parts if p) or "NONE ON THE DCF"
+    return f"{MEDICAL_DATA_BLANK}. PERTINENT MEDICAL INFORMATION: {listed.upper()}", info
+
+
 def defer(case: dict[str, Any], ben: dict[str, Any], on: dt.date, actor: Actor, *, key: str,
-          ipca: tuple[int, str, str] | None = None, detail: dict[str, Any] | None = None) -> Effects:
-    """DEFER: the deferral input, the diary reset (G.5, J.3.b) and the deferral notice (J.3.c)."""
+          ipca: tuple[int, str, str] | None = None, detail: dict[str, Any] | None = None,
+          medical_note: str | None = None) -> Effects:
+    """DEFER: the deferral input, the diary reset (G.5, J.3.b) and the deferral notice (J.3.c).
+
+    When the DCF medical data is blank or zeros (``qmid_medical_blank``) the system has nothing to calculate
+    the new diary with (J.3.a NOTE): no diary reset, and a REMARK with the pertinent medical information
+    instead; never a new CDR path (docs/interpretations.md#qmid-blank).
+    """
+    if ben.get("qmid_medical_blank"):
+        return _defer_without_diary(case, ben, on, actor, key=key, ipca=ipca, detail=detail, note=medical_note)
     fx = Effects()
     # G.5: the MDR/MR at the time of selection: the profile sheet's OD-CALC MDR, the scanline, then QMID/SSR.
     d = c.diary(case["title"], str(c.month_of(on)), ben.get("od_calc_mdr"), case.get("scanline_mdr"),
@@ -62,6 +110,30 @@ def defer(case: dict[str, Any], ben: dict[str, Any], on: dt.date, actor: Actor, 
     fx.beneficiary = {"diary_month": d["diary_month"], "ssi_diary_month": ssi}
     fx.doc(case, "DEFERRAL_NOTICE", on, {"date": str(on), "diary": {k: d[k] for k in (
         "diary_month", "diary_type", "months", "ssi_diary_month")}}, key)
+    return fx
+
+
+def _defer_without_diary(case: dict[str, Any], ben: dict[str, Any], on: dt.date, actor: Actor, *, key: str,
+                         ipca: tuple[int, str, str] | None, detail: dict[str, Any] | None,
+                         note: str | None) -> Effects:
+    """J.3.a NOTE: the deferral input and a REMARK; the diary stays as it is and no CDR path is opened."""
+    fx = Effects()
+    code, what = (f"IPCA {ipca[0]}", ipca[1]) if ipca else (None, "DEFER CDR")
+    text, info = pertinent_medical_information(case, ben, note)
+    fx.events.append(c.event(ssn=case["ssn"], case_id=case["case_id"], event_date=on,
+                             event_type=c.label(case["title"], what), code=code, actor=actor,
+                             policy_version=ipca[2] if ipca else None,
+                             detail={**(detail or {}), "diary": "NOT_CALCULATED", "cite": "DI 40502.001J.3.a NOTE"},
+                             idem_key=f"defer:{key}"))
+    fx.events.append(c.event(ssn=case["ssn"], case_id=case["case_id"], event_date=on,
+                             event_type=c.label(case["title"], "REMARK"), code="IRMK", actor=actor,
+                             detail={"remark": text, "medical": info, "diary_calculated": False,
+                                     "cite": "DI 40502.001J.3.a NOTE"},
+                             idem_key=f"remark:{key}"))
+    fx.case = {"state": c.DEFERRED, "outcome": "DEFER", "closed_on": on, "review_stage": None,
+               "last_event": c.label(case["title"], what), "last_event_date": on,
+               "ipca_event": ipca[0] if ipca else None}
+    fx.doc(case, "DEFERRAL_NOTICE", on, {"date": str(on), "diary": None}, key)
     return fx
 
 
@@ -96,7 +168,9 @@ def pc_review(case: dict[str, Any], on: dt.date, actor: Actor, decision: dict[st
     fx.events.append(c.event(ssn=case["ssn"], case_id=case["case_id"], event_date=on, event_type=what, actor=actor,
                            policy_version=policy_version,
                            detail={"alert": alert, "actionable": decision["actionable"],
-                                   "automated_recommendation": decision["automated_recommendation"]},
+                                   "automated_recommendation": decision["automated_recommendation"],
+                                   "clear_decision": decision.get("clear_decision"),
+                                   "rule_ids": decision.get("rule_ids")},
                            idem_key=f"pcr:{key}"))
     stage = c.stage_for_alert(alert["type"], alert["message"], alert["reviewer"]) if alert else c.DE
     fx.case = {"state": c.PC_REVIEW, "review_stage": stage, "actionable": decision["actionable"],

@@ -17,8 +17,10 @@ from sqlalchemy import select
 from cdrflow.dcf.schema import documents, events
 from cdrflow.dcf.store import INTEGRITY, Actor, ConflictError, Store, StoreError, Tx
 from cdrflow.engine.calc import validation_to_input_error
+from cdrflow.engine.errors import InputError
 from cdrflow.policy.mailer.dircon import DirconInput, dircon_outcome
 from cdrflow.policy.mailer.earnings import EarningsToleranceInput, earnings_tolerance
+from cdrflow.policy.mailer.profile import WORD_OF, ReviewerProfileInput, reviewer_profile
 from cdrflow.policy.mailer.review import ReviewerGuideInput, reviewer_guide
 
 from . import common as c
@@ -124,16 +126,18 @@ def translation(store: Store, case_id: str, actor: Actor, on: dt.date, *, done: 
 
 def work(store: Store, case_id: str, actor: Actor, on: dt.date, *, year: int, amount: float,
          period: Literal["WEEKLY", "MONTHLY", "ANNUAL"], posted: bool = False, earnings_known: bool | None = None,
-         expected_version: int | None = None) -> dict[str, Any]:
-    """J.2.c: the BET/DT develops reported work with the earnings-tolerance calc; annotations and IRMK message."""
+         folder: bool = False, resolved: bool = False, expected_version: int | None = None) -> dict[str, Any]:
+    """J.2.c: the BET/DT develops reported work with the earnings-tolerance calc; annotations, the SSA-559 to the
+    DE/DEC/DC, and the IRMK message. ``folder``/``resolved``: Title II Actions with Folder ("WORK RESOLVED")."""
     with store.tx() as tx:
         case = _load(tx, case_id, actor, (c.BET_DT,), expected_version=expected_version)
         out = earnings_tolerance(EarningsToleranceInput(title=case["title"], year=year, amount=amount, period=period,
-                                                        posted=posted, earnings_known=earnings_known))
+                                                        posted=posted, earnings_known=earnings_known, folder=folder,
+                                                        resolved=resolved))
         detail = {"input": {"year": year, "amount": amount, "period": period, "posted": posted,
-                            "earnings_known": earnings_known},
+                            "earnings_known": earnings_known, "folder": folder, "resolved": resolved},
                   "action": out.action, "annotation": out.remark, "tolerance": out.tolerance,
-                  "next_steps": out.next_steps, "rules": [s.rule for s in out.trace]}
+                  "next_steps": out.next_steps, "ssa_559": out.ssa_559, "rules": [s.rule for s in out.trace]}
         if out.action == "DEVELOP_WORK":
             detail["irmk_special_message"] = out.remark
         fx = Effects(events=[c.event(ssn=case["ssn"], case_id=case["case_id"], event_date=on,
@@ -141,18 +145,47 @@ def work(store: Store, case_id: str, actor: Actor, on: dt.date, *, year: int, am
                                    policy_version=c.pv_text(out.policy_version), detail=detail,
                                    idem_key=_key(case, "work"))],
                      case={"review_stage": c.DE})
+        if out.ssa_559:
+            # J.2.c: "prepare an SSA-559 referring the case to the DE/DEC/DC"; the under-tolerance remark is entered
+            # on the SSA-559 itself, the other annotations on the mailer (holder/paperless ACR).
+            under = out.action == "UNDER_TOLERANCE"
+            fx.doc(case, "SSA_559", on, {"date": str(on), "action": out.action, "folder": folder,
+                                         "annotation": None if under else out.remark,
+                                         "remark": out.remark if under else None, "referred_by": str(actor)},
+                   _key(case, "work"))
         # REFER_UNKNOWN_EARNINGS_TO_FO: the referral is the photocopy the BET/DT sends the FO (J.2.c); the event
         # records it with the IRMK annotation.
         _apply(tx, case, fx)
         return detail
 
 
+def profile_for_review(record: dict[str, Any], ben: dict[str, Any], has_profile_sheet: bool) -> dict[str, Any]:
+    """J.2.d: the profile code the DE/DEC/DC uses, by the ``reviewer-profile`` calc.
+
+    The mailer or facsimile code is field 3 of scanline 2 of the received SSA-455-OCR-SM (a hard paper SSA-455
+    has none); the profile sheet prints the word for the beneficiary's profile (G.3); a DCF query gives the
+    beneficiary's profile now (docs/interpretations.md#profile-source).
+    """
+    hard_paper = record.get("form") == "SSA-455"
+    out = reviewer_profile(ReviewerProfileInput(
+        mailer_code=None if hard_paper else record.get("profile"),
+        profile_sheet=WORD_OF[ben["profile"]] if has_profile_sheet else None,
+        dcf_code=ben["profile"], hard_paper=hard_paper))
+    return {"profile": out.profile, "word": out.word, "source": out.source, "conflict": out.conflict,
+            "disagreements": out.disagreements, "rules": [s.rule for s in out.trace]}
+
+
 def guide(store: Store, case_id: str) -> dict[str, Any]:
-    """The reviewer guide's recommendation (J.2.d) for the mailer as received, with the BET/DT annotation."""
+    """The reviewer guide's recommendation (J.2.d) for the mailer as received, with the BET/DT annotation and the
+    profile code J.2.d says to use."""
     with store.read() as tx:
         case = tx.require_case(case_id)
+        ben = tx.beneficiary(case["ssn"])
+        assert ben is not None
         rows = tx.conn.execute(select(events.c.event_type, events.c.detail).where(events.c.case_id == case_id)
                                .order_by(events.c.event_id)).all()
+        has_sheet = tx.conn.execute(select(documents.c.doc_id).where(
+            documents.c.case_id == case_id, documents.c.kind == "PROFILE_SHEET").limit(1)).first() is not None
     record: dict[str, Any] = {}
     annotation = None
     for r in rows:
@@ -160,33 +193,54 @@ def guide(store: Store, case_id: str) -> dict[str, Any]:
             record = json.loads(r.detail)["record"]
         if r.event_type.endswith("BET/DT WORK REVIEW") and r.detail:
             annotation = json.loads(r.detail)["annotation"]
+    try:
+        profile = profile_for_review(record, ben, has_sheet)
+    except InputError as exc:
+        return {"recommended_action": None, "profile": None, "error": str(exc)}
     fields = ("q1a_worked", "q2_school", "q3_doctor_work", "q4_health", "q5_doctor_visits", "q6_hospitalized",
               "impairment_codes")
-    inp: dict[str, Any] = {"profile": case["profile"], **{k: record[k] for k in fields if k in record}}
+    inp: dict[str, Any] = {"profile": profile["profile"], **{k: record[k] for k in fields if k in record}}
     if annotation:
         inp["bet_dt_annotation"] = annotation
     try:
         out = reviewer_guide(ReviewerGuideInput.model_validate(inp))
     except Exception as exc:  # the guide needs the answers; a case without a received mailer has none
-        return {"recommended_action": None, "error": str(exc)}
+        return {"recommended_action": None, "profile": profile, "error": str(exc)}
     return {"recommended_action": out.recommended_action, "return_to_bet_dt": out.return_to_bet_dt,
-            "dircon_prompts": out.dircon_prompts, "steps": [s.model_dump() for s in out.steps]}
+            "dircon_prompts": out.dircon_prompts, "steps": [s.model_dump() for s in out.steps],
+            "trace": [s.model_dump() for s in out.trace], "bet_dt_annotation": annotation, "profile": profile}
 
 
 def decide(store: Store, case_id: str, actor: Actor, on: dt.date, *, full_cdr: bool, vr_requested: bool | None = None,
-           remarks: str | None = None, expected_version: int | None = None) -> dict[str, Any]:
-    """G.5 / G.6: the DE/DEC/DC's decision as IPCA event 2-5, then integrity sampling (G.7)."""
-    recommendation = guide(store, case_id).get("recommended_action")
+           remarks: str | None = None, medical_remark: str | None = None,
+           expected_version: int | None = None) -> dict[str, Any]:
+    """G.5 / G.6: the DE/DEC/DC's decision as IPCA event 2-5, then integrity sampling (G.7).
+
+    ``medical_remark``: the reviewer's words for the REMARK a deferral gets when the DCF medical data is blank
+    (J.3.a NOTE); refused for a DO CDR and when the medical data is there.
+    """
+    g = guide(store, case_id)
+    recommendation = g.get("recommended_action")
     with store.tx() as tx:
         case = _load(tx, case_id, actor, (c.DE,), states=(c.PC_REVIEW, c.NONRESPONDER),
                      expected_version=expected_version)
         ben = tx.beneficiary(case["ssn"])
         assert ben is not None
+        if medical_remark is not None:
+            if full_cdr:
+                raise ReviewError(f"case {case_id}: medical_remark is the REMARK of a deferral whose DCF medical data "
+                                  "is blank (DI 40502.001J.3.a NOTE); a DO CDR takes remarks")
+            if not ben.get("qmid_medical_blank"):
+                raise ReviewError(f"case {case_id}: medical_remark: the DCF medical data of SSN {case['ssn']} is not "
+                                  "blank, so the system calculates the new diary and no medical REMARK is entered "
+                                  "(DI 40502.001J.3.a NOTE)")
         ipca = c.ipca(full_cdr, vr_requested)
         key = _key(case, "decide")
         sample = draw(case_id, on)
         detail = {"reviewer_guide_recommendation": recommendation, "integrity": sample.as_dict(),
-                  "reviewer_remarks": remarks}
+                  "reviewer_remarks": remarks, "reviewer_profile": g.get("profile")}
+        if medical_remark is not None:
+            detail["medical_remark"] = medical_remark
         if full_cdr:
             text = remarks or DO_CDR_REMARK
             if _under_tolerance(tx, case):
@@ -197,7 +251,7 @@ def decide(store: Store, case_id: str, actor: Actor, on: dt.date, *, full_cdr: b
             return {"ipca_event": ipca[0], "label": ipca[1], "outcome": "DO_CDR", "integrity": sample.as_dict(),
                     "recommendation": recommendation}
         if not sample.selected:
-            fx = defer(case, ben, on, actor, key=key, ipca=ipca, detail=detail)
+            fx = defer(case, ben, on, actor, key=key, ipca=ipca, detail=detail, medical_note=medical_remark)
             _apply(tx, case, fx)
             return {"ipca_event": ipca[0], "label": ipca[1], "outcome": "DEFER", "integrity": sample.as_dict(),
                     "recommendation": recommendation}
@@ -318,6 +372,9 @@ def undeliverable(store: Store, case_id: str, actor: Actor, on: dt.date, *, new_
             raise ReviewError(f"new_address.{err.field}: {err.message}") from None
         address = {**a.model_dump(), "foreign_address": a.country != "US"}
     with store.tx() as tx:
+        if tx.require_case(case_id)["state"] == c.DEFERRED:
+            raise ReviewError(f"case {case_id} is DEFERRED: a deferral notice the USPS returns is not re-sent; record "
+                              "it with `cdrflow review notice-undeliverable` (DI 40502.001J.3.c)")
         case = _load(tx, case_id, actor, (), states=(c.SENT, c.PC_RESENT), expected_version=expected_version)
         evs = [c.event(ssn=case["ssn"], case_id=case_id, event_date=on,
                      event_type=c.label(case["title"], "UNDELIVERABLE"), code="IPCA 7",
@@ -362,3 +419,40 @@ def dispose(store: Store, case_id: str, actor: Actor, on: dt.date, *, document: 
         tx.conn.execute(documents.update().where(documents.c.case_id == case_id, documents.c.kind == document,
                                                  documents.c.disposed_on.is_(None))
                         .values(disposed_on=on, disposition=disposition))
+
+
+NOTICE_UNDELIVERABLE = "DEFERRAL NOTICE UNDELIVERABLE"
+
+
+def notice_undeliverable(store: Store, case_id: str, actor: Actor, on: dt.date) -> dict[str, Any]:
+    """J.3.c: a mailer deferral notice the USPS returned as undeliverable is securely destroyed, never re-sent.
+
+    Records the return and the destruction (event "... DEFERRAL NOTICE UNDELIVERABLE"; the DEFERRAL_NOTICE document
+    disposed of as DESTROYED). There is no resend: a second return of the same notice is refused, and so is the
+    H.2 undeliverable command on the deferred case.
+    """
+    _require_role(actor, MAILROOM_ROLES, "record a returned deferral notice (J.3.c)")
+    with store.tx() as tx:
+        case = tx.require_case(case_id)
+        notices = [dict(r) for r in tx.conn.execute(
+            select(documents.c.doc_id, documents.c.created_on, documents.c.disposed_on, documents.c.disposition)
+            .where(documents.c.case_id == case_id, documents.c.kind == "DEFERRAL_NOTICE")).mappings()]
+        if not notices:
+            raise ReviewError(f"case {case_id} is {case['state']} and has no deferral notice: only a deferral sends "
+                              "one (DI 40502.001J.3.c)")
+        done = [n for n in notices if n["disposed_on"] is not None]
+        if done:
+            raise ReviewError(f"case {case_id}: the deferral notice was already {done[0]['disposition']} on "
+                              f"{done[0]['disposed_on']}; mailer deferral notices returned as undeliverable get no "
+                              "further delivery attempts (DI 40502.001J.3.c)")
+        ev = c.event(ssn=case["ssn"], case_id=case_id, event_date=on,
+                     event_type=c.label(case["title"], NOTICE_UNDELIVERABLE), actor=actor,
+                     detail={"notice_date": str(notices[0]["created_on"]), "disposition": "DESTROYED",
+                             "further_delivery_attempts": False, "cite": "DI 40502.001J.3.c"},
+                     idem_key=f"notice-undeliverable:{case_id}")
+        tx.append([ev])
+        tx.conn.execute(documents.update().where(documents.c.case_id == case_id,
+                                                 documents.c.kind == "DEFERRAL_NOTICE",
+                                                 documents.c.disposed_on.is_(None))
+                        .values(disposed_on=on, disposition="DESTROYED"))
+        return {"event": ev["event_type"], "disposition": "DESTROYED", "resent": False}

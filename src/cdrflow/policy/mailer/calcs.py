@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import codes, decision_logic, diary, dircon, earnings, jurisdiction, review, schedule
+from . import codes, decision_logic, diary, dircon, earnings, jurisdiction, profile, review, schedule
 from .registry import REGISTRY
 
-__all__ = ["REGISTRY", "codes", "decision_logic", "diary", "dircon", "earnings", "jurisdiction", "review", "schedule"]
+__all__ = ["REGISTRY", "codes", "decision_logic", "diary", "dircon", "earnings", "jurisdiction", "profile", "review",
+           "schedule"]
