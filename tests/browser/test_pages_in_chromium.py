@@ -77,6 +77,72 @@ def test_exr_worksheet_in_chromium(browser: Any, tmp_path: Path) -> None:
     assert (tmp_path / "worksheet.pdf").read_bytes().startswith(b"%PDF")
 
 
+MM = 96 / 25.4  # CSS pixels per millimetre
+PRINTABLE = {  # page width less the worksheet's @page margins (base.html: 14 mm left and right), in CSS px
+    "Letter": round((215.9 - 28) * MM),
+    "A4": round((210 - 28) * MM),
+}
+LONG = "Same_anatomical_region_per_consultative_examination_report_dated_2012-08-30_and_treating_source_records"
+
+
+def _overflows(page: Any) -> list[str]:
+    """Tables wider than the printable area, and cells whose content runs past their right edge."""
+    result: list[str] = page.evaluate("""() => {
+        const width = document.documentElement.clientWidth;
+        const out = [];
+        if (document.documentElement.scrollWidth > width + 1)
+            out.push(`page scrolls: ${document.documentElement.scrollWidth} > ${width}`);
+        document.querySelectorAll('table').forEach((t, i) => {
+            const box = t.getBoundingClientRect();
+            if (box.right > width + 0.5 || box.left < -0.5)
+                out.push(`table ${i} spans ${box.left.toFixed(1)}..${box.right.toFixed(1)} of ${width}`);
+            t.querySelectorAll('th, td').forEach(c => {
+                if (c.scrollWidth > c.clientWidth + 1)
+                    out.push(`table ${i} cell "${c.innerText.slice(0, 40)}" ${c.scrollWidth} > ${c.clientWidth}`);
+            });
+        });
+        return out;
+    }""")
+    return result
+
+
+def test_exr_worksheet_tables_fit_the_printed_page(browser: Any, tmp_path: Path) -> None:
+    """Long names, ids, URLs and rationales wrap: no table runs past the right margin in print."""
+    db = f"sqlite:///{tmp_path}/exr.db"
+    who = ("--as", "jonathan.q.publicexaminer:DE")
+    cdrflow(db, "db", "upgrade")
+    cdrflow(db, "exr", "open", "--as", "jonathan.q.publicexaminer:FO", "--ssn", "123456789", "--request-month",
+            "2012-09", "--btm", "2011-11", "--fo", "DOORS-A12 Springfield-Central-District-Office",
+            "--filing-date", "2012-09-14", "--cpd-date", "2005-03-01", "--cpd-impairment",
+            "lumbar degenerative disc disease with radiculopathy (L4-L5/L5-S1)", "--cpd-basis", "LISTING",
+            "--cpd-listing", "1.04", "--cpd-listing-obsolete", "--alleged",
+            "back; see https://example.invalid/very/long/path/to/a/medical/record/identifier/0123456789abcdef",
+            "--sga", "2011-09,2011-10,2011-11,2011-12,2012-01,2012-02")
+    cdrflow(db, "exr", "develop", "1", *who)
+    cdrflow(db, "exr", "same-or-related", "1", "--yes", "--rationale", LONG, *who)
+    cdrflow(db, "exr", "mirs", "1", "--month", "2012-04", "--mi-related", "--capable-of-sga", "--as",
+            "drmedicalconsultantwithalongname:DC")
+    cdrflow(db, "exr", "mirs", "1", "--month", "2012-05", "--as", "dr:DC")
+    cdrflow(db, "exr", "mirs", "1", "--month", "2012-09", "--as", "dr:DC")
+    cdrflow(db, "exr", "determine", "1", "--as-of", "2012-10-15", *who)
+    out = tmp_path / "worksheet.html"
+    cdrflow(db, "exr", "worksheet", "1", "-o", str(out))
+
+    for paper, width in PRINTABLE.items():
+        page = browser.new_page(viewport={"width": width, "height": 1000})
+        page.emulate_media(media="print")
+        page.goto(out.resolve().as_uri())
+        assert page.locator("table").count() >= 5
+        assert page.locator("tr[data-month]").count() == 13
+        assert LONG[:20] in page.inner_text("body")
+        assert _overflows(page) == [], paper
+        page.close()
+    # the printed file: Chromium lays the page out at the same printable width
+    pdf = tmp_path / "worksheet.pdf"
+    cdrflow(db, "exr", "worksheet", "1", "-o", str(pdf))
+    assert pdf.read_bytes().startswith(b"%PDF")
+
+
 def test_annual_mpr_report_in_chromium(browser: Any, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/mpr.db"
     sysadm = ("--as", "admin:SYSTEM")

@@ -26,6 +26,7 @@ from cdrflow.dcf.schema import cases, events
 from cdrflow.dcf.store import DCDRS, Actor, Store
 from cdrflow.engine.months import Month
 from cdrflow.policy.mailer.jurisdiction import use_ssn_table
+from cdrflow.policy.mailer.source import param
 from cdrflow.workflow import common as c
 from cdrflow.workflow import integrity, review
 from cdrflow.workflow.cycle import run_cycle
@@ -175,7 +176,7 @@ def run_demo(out_dir: Path, *, count: int = 20000, seed: int = 455, months: int 
         "People in the synthetic population": count,
         "Months of selection runs": months,
         "First and last month": f"{start:%Y-%m} to {last:%Y-%m}",
-        "Profiles mailed": ", ".join(f"{PROFILE_WORDS.get(p, p)} ({p})" for p in c.param("mailer_profiles", last)),
+        "Profiles mailed": ", ".join(f"{PROFILE_WORDS.get(p, p)} ({p})" for p in param("mailer_profiles", last)),
         "Integrity sample rate": f"{c.integrity_rate(last):.0%} of {integrity.BASE}",
         "Random seed (people, returns, staff)": seed,
         "Integrity sample seed": integrity.seed(),
@@ -228,6 +229,7 @@ def classify(conn: Any) -> tuple[Counter[tuple[str, str]], dict[str, int]]:
     for a signature, or has not come back.
     """
     marks: dict[str, set[str]] = {}
+    extra = Counter[str]()
     rows = conn.execute(select(events.c.case_id, events.c.event_type, events.c.actor_role).where(
         events.c.event_type.like("% MAILER RECEIVED") | events.c.event_type.like("% PC MAILER REVIEW")
         | events.c.event_type.like("% NONRESPONDER REVIEW") | events.c.event_type.like("% SECOND MAILER SENT")
@@ -247,12 +249,18 @@ def classify(conn: Any) -> tuple[Counter[tuple[str, str]], dict[str, int]]:
             m.add("nonresponder")
         else:
             m.add("second")
+    # F.1.b: PC reviews of nonactionable mailers whose answers the J.2.d rows could not clearly decide
+    # (interpretations §58); before issue 11 the logic closed these automatically.
+    for (detail,) in conn.execute(select(events.c.detail).where(events.c.event_type.like("% PC MAILER REVIEW"),
+                                                                events.c.actor_role == DCDRS.role)).all():
+        d = json.loads(detail) if detail else {}
+        if {"pc_review_routing:P11a", "pc_review_routing:P11b"} & set(d.get("rule_ids") or ()):
+            extra["pc_not_clear"] += 1
     for cid, detail in conn.execute(select(events.c.case_id, events.c.detail)
                                     .where(events.c.event_type.like("% INITIATE CDR%"))).all():
         if detail and json.loads(detail).get("reason") == "NONRESPONDER":
             marks.setdefault(cid, set()).add("nr_docdr")
     paths: Counter[tuple[str, str]] = Counter()
-    extra = Counter[str]()
     for cid, title, state, flipped, selected in conn.execute(
             select(cases.c.case_id, cases.c.title, cases.c.state, cases.c.integrity_flipped,
                    cases.c.integrity_selected)).all():
@@ -319,7 +327,12 @@ def collect(store: Store, queue: list[dict[str, Any]], ingest_totals: Counter[st
             conn.execute(select(events.c.event_type, func.count()).group_by(events.c.event_type)).all())
         diary_rows = conn.execute(select(events.c.detail).where(
             events.c.event_type.like("% MEDICAL DIARY RESET"))).all()
-        profiles = dict(conn.execute(select(cases.c.profile, func.count()).group_by(cases.c.profile)).all())
+        # J.3.a NOTE: a deferral on blank DCF medical data sets no diary; a REMARK says so instead.
+        no_diary = sum(1 for (d,) in conn.execute(select(events.c.detail).where(
+            events.c.event_type.like("% REMARK"), events.c.code == "IRMK")).all()
+            if d and json.loads(d).get("diary_calculated") is False)
+        profiles: dict[str, int] = dict(
+            conn.execute(select(cases.c.profile, func.count()).group_by(cases.c.profile)).all())
         pc_inputs = conn.execute(select(func.count()).select_from(events).where(
             events.c.code.like("IPCA %"), events.c.actor_role.in_(sorted(c.STAGE_ROLES[c.DE])))).scalar_one()
     n: Counter[str] = Counter()
@@ -343,6 +356,7 @@ def collect(store: Store, queue: list[dict[str, Any]], ingest_totals: Counter[st
     pc_defer_inputs = n["pc_defer"] + n["pc_flip"] + n["nr_phone_defer"] + n["nr_phone_flip"]
     sampled = flips + extra.get("sampled_docdr", 0)
     rate = c.integrity_rate(on)  # the rate in force at the last month of the run
+    not_clear = extra.get("pc_not_clear", 0)
     b4_flips = n["pc_flip"]  # B.4: of the mailers received, referred although the answers pointed to deferral
 
     flow = [
@@ -361,7 +375,13 @@ def collect(store: Store, queue: list[dict[str, Any]], ingest_totals: Counter[st
          ]},
         {"id": "received", "title": "Decisions on the mailers received", "chart": "leaves",
          "lead": "The decision logic decides what it can; the rest goes to PC review (F.1). In PC review "
-                 "the DE/DEC/DC decides, and the integrity sample may flip a deferral (G.7).",
+                 "the DE/DEC/DC decides, and the integrity sample may flip a deferral (G.7). "
+                 f"{not_clear:,} of the mailers sent to PC review were nonactionable mailers whose answers the "
+                 "reviewer-guide rows could not clearly decide (they conflict, call for weighing or say nothing: "
+                 "F.1.b, interpretations \u00a758); the logic closed these automatically before that reading, "
+                 f"which would have made the split {_pct_text(auto + not_clear, received)} automatic / "
+                 f"{_pct_text(pc - not_clear, received)} PC review instead of {_pct_text(auto, received)} / "
+                 f"{_pct_text(pc, received)}.",
          "total": _part("Mailers received (data files passed to the decision logic)", received), "parts": [
              _part("Decided automatically by the decision logic", auto, [
                  _part("deferred", n["auto_defer"], short="automatic: deferred"),
@@ -502,8 +522,9 @@ def collect(store: Store, queue: list[dict[str, Any]], ingest_totals: Counter[st
                    ("rejected as invalid", ingest_totals["rejected"])]},
         {"label": "PC-reviewed decisions = DE/DEC/DC IPCA inputs on the DCF",
          "left": pc_decisions, "right": [("IPCA inputs by a DE/DEC/DC", int(pc_inputs))]},
-        {"label": "Deferrals = medical diaries set",
-         "left": deferred, "right": [("MEDICAL DIARY RESET events", sum(diaries.values()))]},
+        {"label": "Deferrals = medical diaries set + deferrals on blank medical data (no diary, J.3.a NOTE)",
+         "left": deferred, "right": [("MEDICAL DIARY RESET events", sum(diaries.values())),
+                                     ("REMARKs: no diary calculated", no_diary)]},
     ]
     activity = {
         "Actual mailers associated (DSE/FLC)": reviewer_counts.get("associated", 0),
