@@ -138,7 +138,7 @@ class TableChain:
         act, act_rule = self._run("actionable", ctx)
         ctx["actionable"] = act["actionable"]
         rec, rec_rule = self._run("automated_recommendation", ctx)
-        ctx["recommendation"] = rec["recommendation"]
+        ctx.update({k: v for k, v in rec.items() if k != "rule"})  # recommendation, clear (F.1: read by the routing)
         sig, sig_rule = self._run("significant_responses", ctx)
         ctx["significant"] = sig["significant"]
         ctx["work_reported"] = bool(ctx["work_issue"] or ctx["work_mentioned"])
