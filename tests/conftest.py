@@ -9,6 +9,10 @@ import pytest
 from cdrflow.policy.mailer import jurisdiction
 from cdrflow.policy.mailer.calcs import REGISTRY
 
+from .dbfixtures import pg_roles
+
+__all__ = ["pg_roles"]  # the PostgreSQL owner and application roles, once per session (tests/dbfixtures.py)
+
 FIXTURES = Path(__file__).parent / "policy" / "fixtures"
 
 BASE_MAILER: dict[str, Any] = {

@@ -1,9 +1,15 @@
 """DCF backend fixtures: one contract suite, two backends (SQLite file, PostgreSQL schema per test).
 
 ``store`` is parametrized over ``["sqlite", "postgresql"]``. PostgreSQL comes from
-``CDRFLOW_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``); each test gets its
-own schema, dropped afterwards. When PostgreSQL cannot be reached the test is skipped, except in CI
-(``CI`` is ``true`` or ``1``), where it fails: CI must run both backends.
+``CDRFLOW_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432/test``), an administrator.
+The tests run as a deployment does (README "Deploy on PostgreSQL"): a session fixture creates two
+login roles (``cdrflow_test_owner``, ``cdrflow_test_app``) with the code of ``cdrflow db roles``;
+each test gets its own schema owned and migrated by the owner role, and the ``Store`` connects as
+the application role (a separate login, not ``SET ROLE``, which the application could reset).
+``owner_engine(store)`` is the owner's engine, for what only a DBA may do (a downgrade, deleting
+the cycles log, trying a statement that the database's triggers must refuse). The schema is dropped
+afterwards. When PostgreSQL cannot be reached the test is skipped, except in CI (``CI`` is ``true``
+or ``1``), where it fails: CI must run both backends.
 
 Also helpers that build valid rows for the lifecycle tests: beneficiaries, returned mailers, cases.
 """
@@ -21,8 +27,9 @@ from urllib.parse import quote
 
 import pytest
 from sqlalchemy import Engine, create_engine, delete, select, text
+from sqlalchemy.engine import make_url
 
-from cdrflow.dcf import db
+from cdrflow.dcf import db, roles
 from cdrflow.dcf.schema import cases, cycles, documents, events
 from cdrflow.dcf.store import SELECTION, Store, event
 from cdrflow.workflow import population
@@ -30,6 +37,9 @@ from cdrflow.workflow import population
 PG_URL_ENV = "CDRFLOW_TEST_PG_URL"
 PG_DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 BACKENDS = ["sqlite", "postgresql"]
+PG_OWNER = "cdrflow_test_owner"
+PG_APP = "cdrflow_test_app"
+PG_TEST_PASSWORD = "cdrflow-test-only"  # a throwaway password, so the login works under md5/scram as under trust
 
 
 def pg_url() -> str:
@@ -59,9 +69,34 @@ def _pg_admin_engine(url: str) -> Engine:
     return engine
 
 
+def role_url(url: str, role: str) -> str:
+    """The administrator's URL with another login role (the test password; trust auth ignores it)."""
+    return make_url(db.resolve_url(url)).set(username=role, password=PG_TEST_PASSWORD).render_as_string(
+        hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_roles() -> Iterator[tuple[str, str]]:
+    """The owner and application login roles, created (idempotently) by the code of ``cdrflow db roles``.
+
+    CI runs on a fresh clone against whatever server it has, so the session creates them itself.
+    Yields the owner's and the application's URLs.
+    """
+    url = pg_url()
+    admin = _pg_admin_engine(url)
+    try:
+        with admin.connect() as conn, conn.begin():
+            roles.ensure_roles(conn, PG_OWNER, PG_APP)
+            for role in (PG_OWNER, PG_APP):
+                conn.execute(text(f"ALTER ROLE {role} PASSWORD '{PG_TEST_PASSWORD}'"))
+    finally:
+        admin.dispose()
+    yield role_url(url, PG_OWNER), role_url(url, PG_APP)
+
+
 @pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A migrated, empty DCF on the backend named by the parameter."""
+    """A migrated, empty DCF on the backend named by the parameter (PostgreSQL: as the application role)."""
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path}/dcf.db"
         engine = db.make_engine(url)
@@ -69,28 +104,39 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
         st = Store(engine)
         st.test_url = url  # type: ignore[attr-defined]
         st.test_schema = None  # type: ignore[attr-defined]
+        st.owner_engine = engine  # type: ignore[attr-defined]
         try:
             yield st
         finally:
             engine.dispose()
         return
-    url = pg_url()
-    admin = _pg_admin_engine(url)
+    owner_url, app_url = request.getfixturevalue("pg_roles")
+    admin = _pg_admin_engine(pg_url())
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = db.make_engine(url, schema=schema)
+    with admin.connect() as conn, conn.begin():
+        roles.prepare_schema(conn, schema, PG_OWNER, PG_APP)
+    owner = db.make_engine(owner_url, schema=schema)
+    engine = db.make_engine(app_url, schema=schema)
     try:
-        db.upgrade(engine)
+        db.upgrade(owner)  # as the owner, which re-applies the application role's grants
         st = Store(engine)
-        st.test_url = url  # type: ignore[attr-defined]
+        st.test_url = app_url  # type: ignore[attr-defined]
         st.test_schema = schema  # type: ignore[attr-defined]
+        st.test_owner_url = owner_url  # type: ignore[attr-defined]
+        st.owner_engine = owner  # type: ignore[attr-defined]
         yield st
     finally:
         engine.dispose()
+        owner.dispose()
         with admin.connect() as conn:
             conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         admin.dispose()
+
+
+def owner_engine(st: Store) -> Engine:
+    """The schema owner's engine (PostgreSQL) or the store's own (SQLite): for what only a DBA may do."""
+    eng: Engine = st.owner_engine  # type: ignore[attr-defined]
+    return eng
 
 
 def store_url(st: Store) -> str:
@@ -219,9 +265,12 @@ def insert_case(store: Store, ssn: str, *, title: str = "T2", request: str = "FI
 
 
 def forget_cycles(store: Store) -> None:
-    """Delete the cycles log so the next run is not held back by the G.6 cadence (tests of day counts)."""
-    with store.tx() as tx:
-        tx.conn.execute(delete(cycles))
+    """Delete the cycles log so the next run is not held back by the G.6 cadence (tests of day counts).
+
+    As the owner: the application role may not delete from ``cycles``.
+    """
+    with owner_engine(store).begin() as conn:
+        conn.execute(delete(cycles))
 
 
 def case_row(store: Store, case_id: str) -> dict[str, Any]:
@@ -262,11 +311,40 @@ def all_cases(store: Store) -> dict[str, dict[str, Any]]:
         return {r["case_id"]: dict(r) for r in tx.conn.execute(select(cases)).mappings()}
 
 
-def integrity_seed(case_id: str, on: dt.date, *, selected: bool, rate: float = 0.05) -> int:
-    """A ``CDRFLOW_INTEGRITY_SEED`` under which the sampler's draw for ``case_id`` is (not) selected."""
-    from cdrflow.workflow.integrity import draw
+def set_integrity_key(store: Store, year: int, key: bytes) -> None:
+    """Test-only: install the integrity key of fiscal ``year`` (refused by the database if the year has one).
 
-    for s in range(1, 100_000):
-        if draw(case_id, on, rate=rate, seed_value=s).selected is selected:
-            return s
-    raise AssertionError("no seed found")  # pragma: no cover
+    The application never sets a key (the system creates one on first need); tests that need a known
+    sample install one before the year's first draw. No environment variable or option does this.
+    """
+    from cdrflow.dcf.schema import integrity_keys
+
+    with owner_engine(store).begin() as conn:  # the application role may not touch integrity_keys
+        conn.execute(integrity_keys.insert().values(year=year, key=key, created=dt.datetime.now(dt.UTC)))
+
+
+def sample_integrity(store: Store, wanted: dict[str, bool]) -> dict[int, bytes]:
+    """Test-only: install, per fiscal year, a key under which each case's draw is (not) selected as ``wanted``.
+
+    Call it before the first draw of that fiscal year (the cases' selection year; a key is never replaced).
+    Returns the keys installed, by year.
+    """
+    from cdrflow.workflow import common as c
+    from cdrflow.workflow.integrity import expected_hmac, key_year, value_of
+
+    by_year: dict[int, list[tuple[str, float, bool]]] = {}
+    with store.read() as tx:
+        for cid, selected in wanted.items():
+            on = tx.require_case(cid)["selected_on"]
+            by_year.setdefault(key_year(on), []).append((cid, c.integrity_rate(on), selected))
+    keys: dict[int, bytes] = {}
+    for year, cases_ in by_year.items():
+        for n in range(1, 1_000_000):
+            key = f"test integrity key {year} #{n:08d}".encode()  # 38 bytes: the store wants at least 32
+            if all((value_of(expected_hmac(key, cid)) < rate) is selected for cid, rate, selected in cases_):
+                set_integrity_key(store, year, key)
+                keys[year] = key
+                break
+        else:  # pragma: no cover
+            raise AssertionError(f"no key found for {cases_}")
+    return keys

@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from cdrflow import cli_dcf as _dcf
 from cdrflow import cli_exr as _exr
 from cdrflow import cli_lifecycle as _lifecycle
 from cdrflow import cli_mpr as _mpr
@@ -26,8 +27,20 @@ app.add_typer(tables_app, name="tables")
 _lifecycle.register(app)
 _exr.register(app)
 _mpr.register(app)
+_dcf.register(app)
 out = Console()
 err = Console(stderr=True)
+
+
+@app.callback()
+def _root(
+    allow_superuser: Annotated[bool, typer.Option(
+        "--allow-superuser", help="PostgreSQL: run even as a superuser or the schema owner. For throwaway "
+                                  "databases only (also env CDRFLOW_ALLOW_SUPERUSER=1); README \"Deploy on "
+                                  "PostgreSQL\"")] = False,
+) -> None:
+    """cdrflow: the CDR mailer (DI 40502.001) as cited, executable policy."""
+    _lifecycle.ALLOW_SUPERUSER["on"] = allow_superuser
 
 
 def _registry() -> Any:
@@ -74,22 +87,30 @@ def calc(
     if schema:
         sys.stdout.write(json.dumps(c.schema(), indent=2) + "\n")
         return
-    if jsonl:
-        lines = [payload] if payload is not None else sys.stdin
+    if jsonl:  # every line is answered, a bad one with {"error": ...}; read as bytes, so bad UTF-8 is one line's
+        lines = [payload] if payload is not None else getattr(sys.stdin, "buffer", sys.stdin)
         for answer in registry.run_lines(name, lines):
-            sys.stdout.write(json.dumps(answer) + "\n")
+            try:
+                text = json.dumps(answer)
+            except (TypeError, ValueError) as exc:
+                text = json.dumps({"error": f"the answer cannot be written as JSON ({exc})"})
+            sys.stdout.write(text + "\n")
             sys.stdout.flush()
         return
-    text = payload if payload is not None else sys.stdin.read()
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        err.print(f"error: (input): not valid JSON: {exc.msg}", markup=False)
+    from cdrflow.engine.jsonlines import read_line
+
+    raw = payload if payload is not None else getattr(sys.stdin, "buffer", sys.stdin).read()
+    data, problem = read_line(raw)  # bad UTF-8, bad JSON, too deep, too long a number: one line, exit 2
+    if problem is not None:
+        err.print(f"error: (input): {problem}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     try:
         answer = c.run(data)
     except (InputError, PolicyError) as exc:
-        err.print(f"error: {exc}", markup=False)
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    except RecursionError:
+        err.print("error: (input): nested too deeply to answer", markup=False)
         raise typer.Exit(2) from None
     sys.stdout.write(json.dumps(answer, indent=2) + "\n")
 
@@ -169,8 +190,19 @@ def decide(
     if output.suffix.lower() not in OUTPUT_FORMATS:
         err.print(f"error: --output: {output}: use one of {', '.join(OUTPUT_FORMATS)}")
         raise typer.Exit(2)
-    on = dt.date.fromisoformat(as_of) if as_of else None
+    try:
+        on = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError:
+        err.print(f"error: --as-of: {as_of!r} is not a date YYYY-MM-DD", markup=False, highlight=False)
+        raise typer.Exit(2) from None
     rej = rejects or output.with_name(output.stem + ".rejects.jsonl")
+    from cdrflow.safeio import SamePathError, refuse_overwrite
+
+    try:  # before anything is opened for writing (interpretations §73)
+        refuse_overwrite({"FILE": file}, {"--output": output, "--rejects": rej})
+    except SamePathError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
     overrides = _what_if_overrides(param or [], params)
     from contextlib import ExitStack
 
@@ -205,7 +237,9 @@ def decide(
                     err.print(f"error: --dask: {str(exc).splitlines()[0]}")
                     raise typer.Exit(2) from None
     except (OSError, UnicodeDecodeError, pl.exceptions.PolarsError, pa.ArrowException) as exc:
-        err.print(f"error: {file}: cannot read it ({type(exc).__name__}: {str(exc).splitlines()[0]})")
+        first = (str(exc).strip().splitlines() or [""])[0]
+        err.print(f"error: {file}: cannot read it ({type(exc).__name__}: {first}); nothing was written",
+                  markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     t = Table(title="Mailer decisions (DI 40502.001F)")
     for col in ("outcome", "alert", "message", "count", "percent"):

@@ -255,6 +255,9 @@ def exr_worksheet(case_id: CaseArg,
     if out_file.suffix.lower() not in (".html", ".pdf"):
         err.print(f"error: --out: {out_file}: use .html or .pdf")
         raise typer.Exit(2)
+    from cdrflow.cli_lifecycle import _no_overwrite
+
+    _no_overwrite({}, {"--out": out_file}, db)  # never over the database (interpretations §73)
     v = _run(lambda: exr.case_view(_store(db), case_id))
     page = render_exr_worksheet(v)
     if out_file.suffix.lower() == ".pdf":
@@ -266,7 +269,9 @@ def exr_worksheet(case_id: CaseArg,
             err.print(f"error: --out: {exc}")
             raise typer.Exit(2) from None
     else:
-        out_file.write_text(page, encoding="utf-8")
+        from cdrflow.safeio import write_text
+
+        write_text(out_file, page)  # owner-only, renamed into place
     out.print(f"EXR case {case_id}: worksheet -> {out_file}")
 
 

@@ -50,8 +50,18 @@ def _date(text: str | None, name: str) -> dt.date:
         raise typer.Exit(2) from None
 
 
+ALLOW_SUPERUSER = {"on": False}
+"""``cdrflow --allow-superuser``: set by the root command for this invocation (throwaway databases only)."""
+
+
+def _fail(message: str) -> typer.Exit:
+    """Print one ``error:`` line (never wrapped) and return the exit to raise."""
+    err.print(f"error: {message}", soft_wrap=True, markup=False, highlight=False)
+    return typer.Exit(2)
+
+
 def _store(db: str | None, *, migrate: bool = False) -> Any:
-    from cdrflow.dcf.db import StoreNotReady, make_engine, require_current, upgrade
+    from cdrflow.dcf.db import StoreNotReady, check_role, make_engine, require_current, upgrade
     from cdrflow.dcf.store import Store
 
     try:
@@ -59,14 +69,14 @@ def _store(db: str | None, *, migrate: bool = False) -> Any:
     except ValueError as exc:
         err.print(f"error: --db: {exc}")
         raise typer.Exit(2) from None
-    if migrate:
-        upgrade(engine)
-    else:
-        try:
+    try:
+        check_role(engine, allow_superuser=ALLOW_SUPERUSER["on"])
+        if migrate:
+            upgrade(engine)
+        else:
             require_current(engine)
-        except StoreNotReady as exc:
-            err.print(f"error: {exc}")
-            raise typer.Exit(2) from None
+    except StoreNotReady as exc:
+        raise _fail(str(exc)) from None
     return Store(engine)
 
 
@@ -86,7 +96,7 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except (StoreError, InputError, PolicyError, ValueError) as exc:
-        err.print(f"error: {type(exc).__name__}: {exc}")
+        err.print(f"error: {type(exc).__name__}: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -110,11 +120,61 @@ def _actor(text: str) -> Any:
 
 @db_app.command("upgrade")
 def db_upgrade(db: DbOpt = None) -> None:
-    """Create the tables or migrate them to the latest revision (Alembic)."""
-    from cdrflow.dcf.db import make_engine, resolve_url, upgrade
+    """Create the tables or migrate them to the latest revision (Alembic).
 
-    rev = upgrade(make_engine(db))
+    On PostgreSQL this runs as the schema owner (`cdrflow db roles`), and re-applies the application
+    role's grants afterwards.
+    """
+    from cdrflow.dcf.db import StoreNotReady, check_role, make_engine, resolve_url, upgrade
+
+    engine = make_engine(db)
+    try:
+        check_role(engine, allow_superuser=ALLOW_SUPERUSER["on"], owner_command=True)
+        rev = upgrade(engine)
+    except StoreNotReady as exc:
+        raise _fail(str(exc)) from None
     out.print(f"{resolve_url(db)}: at revision {rev}")
+
+
+@db_app.command("roles")
+def db_roles(
+    owner: Annotated[str, typer.Option("--owner", help="the role that owns the schema and runs `db upgrade`")],
+    app_role: Annotated[str, typer.Option("--app", help="the role the application connects as")],
+    schema: Annotated[str, typer.Option("--schema", help="the DCF's schema")] = "cdrflow",
+    db: DbOpt = None,
+) -> None:
+    """PostgreSQL, run by an administrator: create the owner and application roles (idempotent).
+
+    The owner owns SCHEMA (created, or taken over with everything in it); the application role gets
+    USAGE on it and, on each table, only what cdrflow.dcf.roles.POLICY gives it. Both roles' search path
+    in this database becomes SCHEMA. Prints what the application role may do. Passwords are not set here.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
+
+    from cdrflow.dcf import roles
+    from cdrflow.dcf.db import make_engine, resolve_url
+
+    if make_url(resolve_url(db)).get_backend_name() != "postgresql":  # before make_engine creates a SQLite file
+        raise _fail("`cdrflow db roles` is for PostgreSQL; on SQLite whoever can write the file owns the DCF")
+    engine = make_engine(db)
+    try:
+        with engine.begin() as conn:
+            report = roles.setup(conn, owner=owner, app=app_role, schema=schema)
+    except roles.RoleError as exc:
+        raise _fail(str(exc)) from None
+    except DBAPIError as exc:
+        raise _fail(str(exc.orig or exc).splitlines()[0]) from None
+    finally:
+        engine.dispose()
+    for stmt in report.statements:
+        if not stmt.startswith(("REVOKE ALL ON", "GRANT ", "COMMENT")) or " SCHEMA " in stmt or " DATABASE " in stmt:
+            out.print(stmt + ";", soft_wrap=True, markup=False, highlight=False)
+    out.print(f"{app_role} may, on the tables of schema {schema} ({len(report.tables)}):", markup=False,
+              highlight=False)
+    for line in roles.describe(report):
+        out.print("  " + line, soft_wrap=True, markup=False, highlight=False)
+    out.print(f"next: cdrflow db upgrade as {owner}; run cdrflow as {app_role}", markup=False, highlight=False)
 
 
 @db_app.command("current")
@@ -132,24 +192,43 @@ def db_current(db: DbOpt = None) -> None:
 def population_import(
     file: Annotated[Path, typer.Argument(help="CSV or Parquet; columns in docs/population.md")],
     rejects: Annotated[Path | None, typer.Option(help="reject file (default FILE.rejects.jsonl)")] = None,
+    as_: Annotated[str, typer.Option("--as", help="who imports, NAME:SYSTEM (a system feed or an administrator); "
+                                                  "recorded on every change")] = "population-import:SYSTEM",
+    on: OnOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """Import beneficiaries; bad rows go to the reject file with the row, field and reason."""
+    """Import beneficiaries; bad rows go to the reject file with the row, field and reason.
+
+    Every changed beneficiary gets a BENEFICIARY DATA CHANGED event naming the importer and each field's old
+    and new value; a change that moves a diary or touches an integrity-flipped case's beneficiary is flagged.
+    """
+    import hashlib
+
     from cdrflow.population.io import read_population, write_rejects
     from cdrflow.workflow.population import load
 
+    actor = _actor(as_)
+    day = _date(on, "--on")
+    rej = rejects or file.with_suffix(file.suffix + ".rejects.jsonl")
+    _no_overwrite({"FILE": file}, {"--rejects": rej}, db)
     store = _store(db, migrate=True)
     try:
         rows, bad = read_population(file)
+        digest = hashlib.sha256()
+        with file.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        source = f"{file.name} sha256:{digest.hexdigest()}"
     except (ValueError, OSError) as exc:
-        err.print(f"error: {file}: {exc}")
-        raise typer.Exit(2) from None
-    with progress_bar() as prog:
+        raise _fail(f"{file}: {exc}") from None
+    with _user_errors(), progress_bar() as prog:
         task = prog.add_task("loading", total=len(rows))
-        counts = load(store, rows, progress=lambda n: prog.advance(task, n))
-    rej = rejects or file.with_suffix(file.suffix + ".rejects.jsonl")
+        counts = load(store, rows, actor=actor, source=source, on=day, progress=lambda n: prog.advance(task, n))
     write_rejects(bad, rej)
     out.print(f"read {len(rows) + len(bad):,} = loaded {len(rows):,} ({dict(counts)}) + rejected {len(bad):,} -> {rej}")
+    if counts.get("flagged"):
+        out.print(f"[yellow]flagged {counts['flagged']:,} change(s) that move a diary or touch an integrity-flipped "
+                  "case's beneficiary: `cdrflow case SSN` shows each[/]")
 
 
 @population_app.command("generate")
@@ -161,6 +240,7 @@ def population_generate(
     db: DbOpt = None,
 ) -> None:
     """Generate a synthetic, realistic population and load it into the DCF."""
+    from cdrflow.dcf.store import Actor
     from cdrflow.population.generate import generate, write_population
     from cdrflow.workflow.population import load
 
@@ -170,7 +250,8 @@ def population_generate(
     store = _store(db, migrate=True)
     with progress_bar() as prog:
         task = prog.add_task("loading", total=len(rows))
-        counts = load(store, rows, progress=lambda n: prog.advance(task, n))
+        counts = load(store, rows, actor=Actor("population-generate", "SYSTEM"), source=f"synthetic, seed {seed}",
+                      progress=lambda n: prog.advance(task, n))
     out.print(f"generated {len(rows):,} beneficiaries (seed {seed}): {dict(counts)}")
 
 
@@ -189,9 +270,10 @@ def cycle(
     from cdrflow.workflow.cycle import run_cycle
 
     _pc_table(pc_ssn_table)
-    store = _store(db)
     day = _date(as_of, "--as-of")
     pf = print_file or Path(f"print-{day}.jsonl")
+    _no_overwrite({}, {"--print-file": pf}, db)
+    store = _store(db)
     with _user_errors(), progress_bar() as prog:
         tasks: dict[str, Any] = {}
 
@@ -220,23 +302,60 @@ def ingest(
     file: Annotated[Path, typer.Argument(help="returned mailers, JSONL or Parquet")],
     as_of: Annotated[str, typer.Option("--as-of", help="date WBDOC received the file")],
     rejects: Annotated[Path | None, typer.Option(help="reject file (default FILE.rejects.jsonl)")] = None,
+    reingest: Annotated[bool, typer.Option("--reingest", help="take a file already ingested under another "
+                                           "--as-of date again (needs --reason; logged with the run)")] = False,
+    reason: Annotated[str | None, typer.Option("--reason", help="why the same file is ingested again "
+                                               "(with --reingest)")] = None,
     pc_ssn_table: PcTableOpt = None,
     db: DbOpt = None,
 ) -> None:
-    """WBDOC intake and DCDRS decision logic (DI 40502.001E, F) for a file of returned mailers."""
-    from cdrflow.batch.files import count_records
+    """WBDOC intake and DCDRS decision logic (DI 40502.001E, F) for a file of returned mailers.
+
+    Every record is processed, skipped (already ingested) or rejected with its line, field and reason.
+    Exit 2: the file or an option cannot be used (nothing written); exit 3: another run is ingesting the
+    same file now (nothing written; rerun later, it is safe).
+    """
+    from cdrflow.batch.files import UnreadableFile, count_records
+    from cdrflow.dcf.limits import characters_problem
+    from cdrflow.dcf.store import StoreError
     from cdrflow.workflow.intake import ingest as run
     from cdrflow.workflow.intake import write_rejects
+    from cdrflow.workflow.runs import FileHeld
 
     _pc_table(pc_ssn_table)
+    day = _date(as_of, "--as-of")
+    if reason is not None and not reingest:
+        raise _fail("--reason goes with --reingest")
+    if reingest:
+        why = characters_problem(reason, single_line=True) if reason else None
+        if not reason or not reason.strip() or why is not None or len(reason) > 500:
+            raise _fail("--reingest needs --reason TEXT: one line (at most 500 characters) saying why the same "
+                        "file is ingested again; it is logged with the run")
     if not file.exists():
-        err.print(f"error: {file}: no such file")
-        raise typer.Exit(2)
-    store = _store(db)
-    with _user_errors(), progress_bar() as prog:
-        task = prog.add_task("ingesting", total=count_records(file))
-        res = run(store, file, _date(as_of, "--as-of"), progress=lambda n: prog.advance(task, n))
+        raise _fail(f"{file}: no such file")
     rej = rejects or file.with_suffix(file.suffix + ".rejects.jsonl")
+    _no_overwrite({"FILE": file}, {"--rejects": rej}, db)
+    store = _store(db)
+    try:
+        with progress_bar() as prog:
+            total = count_records(file)
+            tasks: list[Any] = []
+
+            def tick(n: int) -> None:  # the bar appears with the first chunk, after the file's checks
+                if not tasks:
+                    tasks.append(prog.add_task("ingesting", total=total))
+                prog.advance(tasks[0], n)
+
+            res = run(store, file, day, progress=tick, reingest_reason=reason if reingest else None,
+                      operator=_operator())
+    except FileHeld as exc:
+        err.print(f"error: {exc}", soft_wrap=True, markup=False, highlight=False)
+        raise typer.Exit(3) from None
+    except (StoreError, UnreadableFile, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    except OSError as exc:  # the file went away or became unreadable during the run
+        raise _fail(f"{file}: cannot be read ({exc.strerror or exc}); what was committed stays, a rerun is "
+                    "safe") from None
     write_rejects(res.rejects, rej)
     t = Table(title=f"Intake of {file.name}")
     t.add_column("how it ended")
@@ -245,9 +364,88 @@ def ingest(
         if k.startswith("end:"):
             t.add_row(k[4:], f"{v:,}")
     out.print(t)
+    if res.override is not None:
+        out.print(f"re-ingest override logged with run {res.run_id} by {res.override['operator']}: "
+                  f"{res.override['reason']} (earlier receipt dates {', '.join(res.override['earlier_as_of'])})",
+                  markup=False, highlight=False, soft_wrap=True)
+    if res.closed_runs:
+        out.print(f"closed the unfinished run(s) {', '.join(map(str, res.closed_runs))} of this file: this run "
+                  "completed them", markup=False, highlight=False)
     ok = "[green]reconciled[/]" if res.reconciles() else "[red]DOES NOT RECONCILE[/]"
     out.print(f"read {res.read:,} = processed {res.processed:,} + already ingested {res.skipped:,} + "
-              f"rejected {res.rejected:,} ({rej})  {ok}")
+              f"rejected {res.rejected:,} ({rej})  {ok}", soft_wrap=True)
+    if not res.reconciles():
+        raise typer.Exit(1)
+
+
+def _operator() -> str:
+    """Who runs this command, as the operating system names them (logged with an override)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
+
+
+def _sqlite_file(db: str | None) -> Path | None:
+    from sqlalchemy.engine import make_url
+
+    from cdrflow.dcf.db import resolve_url
+
+    try:
+        u = make_url(resolve_url(db))
+    except Exception:  # a bad URL is reported by _store
+        return None
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def _no_overwrite(inputs: dict[str, Path | None], outputs: dict[str, Path | None], db: str | None = None) -> None:
+    """Exit 2 when an output path is an input (or the SQLite database, or another output): before anything
+    is opened for writing (interpretations §73)."""
+    from cdrflow.safeio import SamePathError, refuse_overwrite
+
+    try:
+        refuse_overwrite({**inputs, "the database": _sqlite_file(db)}, outputs)
+    except SamePathError as exc:
+        raise _fail(str(exc)) from None
+
+
+def runs(
+    all_: Annotated[bool, typer.Option("--all", help="every intake run, not only the unfinished ones")] = False,
+    db: DbOpt = None,
+) -> None:
+    """Intake runs that did not finish (a killed or failed `cdrflow ingest`), newest first.
+
+    Each is `running` (a live process holds its file now) or `unfinished` (stopped): rerun
+    `cdrflow ingest FILE --as-of DATE` for it; the rerun skips what was committed, finishes the rest
+    and closes the run.
+    """
+    from cdrflow.workflow import runs as r
+
+    rows = _run(lambda: r.listing(_store(db), everything=all_))
+    for row in rows:  # one line per run (a table would fold the file names)
+        cnt, ov = row["counts"], row["override"]
+        parts = [f"run {row['run_id']}: {row['status']}", f"received {row['as_of']}",
+                 f"{row['file_name']} (sha256 {row['file_sha256'][:12]})",
+                 f"started {row['started_at']:%Y-%m-%d %H:%M:%S}"]
+        if row["finished_at"] is not None:
+            parts.append(f"finished {row['finished_at']:%Y-%m-%d %H:%M:%S}")
+        if "read" in cnt:
+            parts.append(f"read {cnt['read']:,} = processed {cnt['processed']:,} + already ingested "
+                         f"{cnt['skipped_already_ingested']:,} + rejected {cnt['rejected']:,}")
+        if ov:
+            parts.append(f"re-ingest override by {ov['operator']}: {ov['reason']}")
+        out.print("; ".join(parts), markup=False, highlight=False, soft_wrap=True)
+    stopped = [row for row in rows if row["status"] == "unfinished"]
+    if not rows:
+        out.print("no unfinished intake runs" if not all_ else "no intake runs")
+    for row in stopped:
+        out.print(f"run {row['run_id']} did not finish: rerun `cdrflow ingest {row['file_name']} --as-of "
+                  f"{row['as_of']}` (it skips what was committed and closes the run)", markup=False,
+                  highlight=False, soft_wrap=True)
 
 
 # ---- review ----------------------------------------------------------------------------------------
@@ -283,7 +481,10 @@ def review_show(case_id: str, db: DbOpt = None) -> None:
     with _user_errors(), store.read() as tx:
         case = tx.require_case(case_id)
     g = guide(store, case_id)
-    out.print(Panel.fit("\n".join(f"{k}: {v}" for k, v in case.items() if v is not None), title=case_id))
+    # G.7: the integrity sample is "essentially invisible to the PC reviewer": the reviewer's view leaves out
+    # the sampler's flags (`cdrflow case` shows an auditor the whole history).
+    shown = {k: v for k, v in case.items() if v is not None and not k.startswith("integrity_")}
+    out.print(Panel.fit("\n".join(f"{k}: {v}" for k, v in shown.items()), title=case_id))
     p = g.get("profile")
     if p:
         where = {"MAILER_OR_FACSIMILE": "the mailer or facsimile (scanline 2, field 3)",
@@ -454,13 +655,27 @@ def case(ssn: str, as_json: Annotated[bool, typer.Option("--json")] = False, db:
                         f"profile {b['profile']}  diary {b['diary_month']}"
                         + (f"  SSI diary {b['ssi_diary_month']}" if b.get("ssi_diary_month") else ""),
                         title="beneficiary"))
+    from rich.markup import escape
+
+    from cdrflow.workflow.population import CHANGED, FLAG_TEXT
+
     t = Table(title="DCF events (QCDR)")
-    for col in ("date", "event", "code", "by", "case", "policy"):
+    for col in ("date", "event", "code", "by", "case", "policy", "flag"):
         t.add_column(col)
+    changes = []
     for e in h["events"]:
+        d = e["detail"] if isinstance(e["detail"], dict) else {}
+        flags = "; ".join(FLAG_TEXT.get(f, f) for f in d.get("flags") or [])
         t.add_row(e["event_date"], e["event_type"], e["code"] or "", f"{e['actor']}:{e['actor_role']}",
-                  e["case_id"] or "", "yes" if e["policy_version"] else "")
+                  e["case_id"] or "", "yes" if e["policy_version"] else "", f"[bold red]{flags}[/]" if flags else "")
+        if e["event_type"].endswith(CHANGED):
+            changes.append((e, d, flags))
     out.print(t)
+    # Every change to the beneficiary's data: who, when, which field from what to what (population imports).
+    for e, d, flags in changes:
+        what = "; ".join(f"{k} {v[0]!s} -> {v[1]!s}" for k, v in (d.get("changes") or {}).items())
+        out.print(f"{e['event_date']} {escape(e['actor'])}:{e['actor_role']} changed {escape(what)}"
+                  + (f" [bold red]FLAGGED: {flags}[/]" if flags else ""), soft_wrap=True)
     for cs in h["cases"]:
         out.print(f"case {cs['case_id']}: {cs['state']}"
                   + (f" / {cs['review_stage']}" if cs["review_stage"] else "")
@@ -473,10 +688,14 @@ def documents(case_id: str, out_file: Annotated[Path, typer.Option("--out")] = P
               db: DbOpt = None) -> None:
     """Render a case's documents (alert, facsimile, profile sheet, notices, referrals) as one HTML page."""
     from cdrflow.documents import render_bundle
+    from cdrflow.safeio import write_text
     from cdrflow.workflow.history import document_payloads
 
+    _no_overwrite({}, {"--out": out_file}, db)
     docs = _run(lambda: document_payloads(_store(db), case_id))
-    out_file.write_text(render_bundle(f"Case {case_id}", docs), encoding="utf-8")
+    if not docs:
+        raise _fail(f"case {case_id} has no documents (yet); nothing was written")
+    write_text(out_file, render_bundle(f"Case {case_id}", docs))  # owner-only, renamed into place
     out.print(f"{len(docs)} documents -> {out_file}")
 
 
@@ -486,5 +705,6 @@ def register(app: typer.Typer) -> None:
     app.add_typer(review_app, name="review")
     app.command("cycle")(cycle)
     app.command("ingest")(ingest)
+    app.command("runs")(runs)
     app.command("case")(case)
     app.command("documents")(documents)

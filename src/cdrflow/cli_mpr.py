@@ -23,16 +23,17 @@ mpr_app = typer.Typer(help="Medical and professional relations (PM 00215.001): o
                       no_args_is_help=True)
 org_app = typer.Typer(help="CO, ROs and DDSs (PM 00215.001A).", no_args_is_help=True)
 person_app = typer.Typer(help="People and their M/PR roles (PM 00215.001A, D.2-D.4).", no_args_is_help=True)
-import_app = typer.Typer(help="Import providers, a license roster or the OIG LEIE (D.4.b, D.4.c).",
-                         no_args_is_help=True)
+import_app = typer.Typer(help="Import providers, a license roster, or (CO MPRT / SYSTEM) the national OIG LEIE "
+                              "(D.2, D.4.b, D.4.c).", no_args_is_help=True)
 queue_app = typer.Typer(help="Questions for a person: ambiguous identities and license links.", no_args_is_help=True)
 flag_app = typer.Typer(help="Providers whose eligibility changed, and who must act (D.4.c).", no_args_is_help=True)
 item_app = typer.Typer(help="Tracked M/PR work: oversight, recruitment, liaison, RO and national items.",
                        no_args_is_help=True)
 panel_app = typer.Typer(help="Panel staffing (D.4.b): needs and the gap per specialty and area.",
                         no_args_is_help=True)
+leie_app = typer.Typer(help="The national LEIE's versions: history and restore (D.2, D.4.c).", no_args_is_help=True)
 for _sub, _name in ((org_app, "org"), (person_app, "person"), (import_app, "import"), (queue_app, "queue"),
-                    (flag_app, "flag"), (item_app, "item"), (panel_app, "panel")):
+                    (flag_app, "flag"), (item_app, "item"), (panel_app, "panel"), (leie_app, "leie")):
     mpr_app.add_typer(_sub, name=_name)
 
 AsOfOpt = Annotated[str, typer.Option("--as-of", help="date of the check, YYYY-MM-DD")]
@@ -113,44 +114,103 @@ def person_add(as_: AsOpt, org: Annotated[str, typer.Option(help="organisation c
 
 # ---- imports -------------------------------------------------------------------------------------
 
-def _import_report(what: str, res: Any) -> None:
+RejectsOpt = Annotated[Path | None, typer.Option("--rejects", help="also write every reject to this file, JSON "
+                                                 "Lines: row, line, field, reason, cells (the first 20 are "
+                                                 "printed in any case)")]
+
+
+def _import_files(file: Path, rejects: Path | None, db: str | None) -> Path | None:
+    """Check the input exists and refuse a reject file that is the input or the database (nothing written yet)."""
+    from cdrflow.cli_lifecycle import _no_overwrite
+
+    _no_overwrite({"FILE": _file(file)}, {"--rejects": rejects}, db)
+    return rejects
+
+
+def _import_report(what: str, res: Any, rejects: Path | None) -> None:
+    if rejects is not None:
+        from cdrflow.safeio import atomic, jsonl_line
+
+        with atomic(rejects) as fh:  # owner-only, renamed into place
+            for r in res.rejects:
+                fh.write(jsonl_line(r.as_dict()) + "\n")
     counts = ", ".join(f"{k} {v}" for k, v in res.counts.items())
     ok = "reconciled" if res.reconciles() else "DOES NOT RECONCILE"
-    out.print(f"{what}: read {res.read} = accepted {res.accepted} + rejected {len(res.rejects)} ({ok}); {counts}")
+    out.print(f"{what}: read {res.read} = accepted {res.accepted} + rejected {len(res.rejects)} ({ok}); {counts}"
+              + (f"; rejects: {rejects}" if rejects is not None else ""), markup=False, highlight=False,
+              soft_wrap=True)
     for r in res.rejects[:20]:
-        out.print(f"  reject {r}")
+        out.print(f"  reject {r}", markup=False, highlight=False, soft_wrap=True)
     if len(res.rejects) > 20:
         out.print(f"  ... and {len(res.rejects) - 20} more")
+    if not res.reconciles():
+        raise typer.Exit(1)
 
 
 @import_app.command("providers")
-def import_providers(file: Path, as_: AsOpt, dds: DdsOpt = None, db: DbOpt = None) -> None:
+def import_providers(file: Path, as_: AsOpt, dds: DdsOpt = None, rejects: RejectsOpt = None,
+                     db: DbOpt = None) -> None:
     """Import the DDS's CE providers (layout: cdrflow.workflow.mpr.import_providers)."""
     from cdrflow.workflow import mpr
 
-    res = _run(lambda: mpr.import_providers(_store(db), _actor(as_), _file(file), dds=dds))
-    _import_report(f"providers {file.name}", res)
+    rej = _import_files(file, rejects, db)
+    res = _run(lambda: mpr.import_providers(_store(db), _actor(as_), file, dds=dds))
+    _import_report(f"providers {file.name}", res, rej)
 
 
 @import_app.command("roster")
-def import_roster(file: Path, as_: AsOpt, dds: DdsOpt = None, db: DbOpt = None) -> None:
+def import_roster(file: Path, as_: AsOpt, dds: DdsOpt = None, rejects: RejectsOpt = None,
+                  db: DbOpt = None) -> None:
     """Import a state license roster (docs/mpr-formats.md) and link licenses to the DDS's providers."""
     from cdrflow.workflow import mpr
 
-    res = _run(lambda: mpr.import_roster(_store(db), _actor(as_), _file(file), dds=dds))
-    _import_report(f"roster {file.name}", res)
+    rej = _import_files(file, rejects, db)
+    res = _run(lambda: mpr.import_roster(_store(db), _actor(as_), file, dds=dds))
+    _import_report(f"roster {file.name}", res, rej)
 
 
 @import_app.command("leie")
 def import_leie(file: Path, as_: AsOpt,
                 file_date: Annotated[str | None, typer.Option("--file-date", help="date of the list")] = None,
-                db: DbOpt = None) -> None:
-    """Import the OIG LEIE (docs/mpr-formats.md), replacing the list held."""
+                confirm_smaller: Annotated[bool, typer.Option(
+                    "--confirm-smaller", help="store an empty, all-rejected or much smaller list than the one in "
+                                              "force (needs --reason)")] = False,
+                reason: Annotated[str | None, typer.Option("--reason", help="why (recorded with the version)")]
+                = None,
+                rejects: RejectsOpt = None, db: DbOpt = None) -> None:
+    """Replace the national OIG LEIE (docs/mpr-formats.md): CO MPRT or SYSTEM; every earlier list is kept."""
     from cdrflow.workflow import mpr
 
-    res = _run(lambda: mpr.import_leie(_store(db), _actor(as_), _file(file),
-                                       file_date=_day(file_date, "--file-date")))
-    _import_report(f"LEIE {file.name}", res)
+    rej = _import_files(file, rejects, db)
+    res = _run(lambda: mpr.import_leie(_store(db), _actor(as_), file, file_date=_day(file_date, "--file-date"),
+                                       confirm_smaller=confirm_smaller, reason=reason))
+    _import_report(f"LEIE {file.name}", res, rej)
+
+
+@leie_app.command("history")
+def leie_history(db: DbOpt = None) -> None:
+    """Every version of the national LEIE, newest first: which list, who put it in force, and why."""
+    from cdrflow.workflow import mpr
+
+    rows = _run(lambda: mpr.leie_history(_store(db)))
+    _table("national LEIE versions (newest first)",
+           ["version", "in force", "action", "file", "list date", "entries", "before", "by", "at", "reason"],
+           [[v["version_id"], "yes" if v["in_force"] else "", v["action"]
+             + (" (smaller, confirmed)" if v["confirmed_smaller"] else ""), v["file_name"], v["file_date"],
+             v["entries"], v["previous_entries"], f"{v['actor']}:{v['actor_role']}", f"{v['at']:%Y-%m-%d %H:%M}",
+             v["reason"]] for v in rows])
+
+
+@leie_app.command("restore")
+def leie_restore(version: Annotated[int, typer.Argument(help="the version whose list goes back in force "
+                                                              "(`mpr leie history`)")],
+                 as_: AsOpt, reason: Annotated[str, typer.Option("--reason", help="why (recorded)")],
+                 db: DbOpt = None) -> None:
+    """Put an earlier national LEIE back in force (CO MPRT or SYSTEM, with a reason)."""
+    from cdrflow.workflow import mpr
+
+    vid = _run(lambda: mpr.restore_leie(_store(db), _actor(as_), version, reason=reason))
+    out.print(f"LEIE version {version}'s list is in force again (version {vid})")
 
 
 # ---- checks --------------------------------------------------------------------------------------
@@ -362,10 +422,15 @@ def report(
     if output.suffix.lower() not in (".html", ".pdf", ".json"):
         err.print(f"error: --output: {output}: use .html, .pdf or .json")
         raise typer.Exit(2)
+    from cdrflow.cli_lifecycle import _no_overwrite
+
+    _no_overwrite({}, {"--output": output}, db)  # never over the database (interpretations §73)
     data = _run(lambda: report_data(_store(db), _actor(as_), dds, fy, kinds[kind.lower()]))
     output.parent.mkdir(parents=True, exist_ok=True)
+    from cdrflow.safeio import write_bytes, write_text
+
     if output.suffix.lower() == ".json":
-        output.write_bytes(to_json(data))
+        write_bytes(output, to_json(data))
     elif output.suffix.lower() == ".pdf":
         from cdrflow.reports.pdf import PdfUnavailable, html_to_pdf
 
@@ -375,7 +440,7 @@ def report(
             err.print(f"error: --output: {exc}")
             raise typer.Exit(2) from None
     else:
-        output.write_text(render_mpr_report(data), encoding="utf-8")
+        write_text(output, render_mpr_report(data))
     p = data["providers"]
     out.print(f"{data['title']}: {dds}, FY {fy} ({data['start']} to {data['end']})")
     out.print(f"providers {p['total']:,}; eligibility changes {len(data['changes']):,}; "

@@ -154,10 +154,12 @@ def test_annual_mpr_report_in_chromium(browser: Any, tmp_path: Path) -> None:
             "--parent", "RO-03", *sysadm)
     cdrflow(db, "mpr", "person", "add", "--org", "DDS-PA", "--name", "pat", "--role", "MPRO", *sysadm)
     cdrflow(db, "mpr", "person", "add", "--org", "RO-03", "--name", "rita", "--role", "PRC", *sysadm)
+    cdrflow(db, "mpr", "person", "add", "--org", "CO", "--name", "mo", "--role", "MPRT", *sysadm)
     mpro = ("--as", "pat:MPRO")
     cdrflow(db, "mpr", "import", "providers", str(FIXTURES / "mpr_providers_pa.csv"), *mpro)
     cdrflow(db, "mpr", "import", "roster", str(FIXTURES / "mpr_roster_pa.csv"), *mpro)
-    cdrflow(db, "mpr", "import", "leie", str(FIXTURES / "mpr_leie_v1.csv"), "--file-date", "2025-02-10", *mpro)
+    cdrflow(db, "mpr", "import", "leie", str(FIXTURES / "mpr_leie_v1.csv"), "--file-date", "2025-02-10",
+            "--as", "mo:MPRT")  # the national list: CO (PM 00215.001D.2)
     cdrflow(db, "mpr", "check", "--dds", "DDS-PA", "--as-of", "2025-03-01", *mpro)
     cdrflow(db, "mpr", "item", "open", "--org", "DDS-PA", "--kind", "ONSITE_VISIT", "--title", "Visit",
             "--owner", "pat", "--opened", "2025-03-05", *mpro)

@@ -111,12 +111,9 @@ def _pc_review_case(store: Store, tmp_path: Path, ssn: str, **answers: object) -
     return cid
 
 
-def test_review_issue_11_passages_through_the_cli(store: Store, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_review_issue_11_passages_through_the_cli(store: Store, tmp_path: Path) -> None:
     """J.2.c WORK RESOLVED (with folder), J.2.d profile source, J.3.a REMARK, J.3.c notice returned, F.3 folder."""
-    import datetime as dt
-
-    from ..dbfixtures import integrity_seed
+    from ..dbfixtures import sample_integrity
 
     db = _url(store)
     cid = _pc_review_case(store, tmp_path, "423470001", q1a_worked="YES")
@@ -136,7 +133,7 @@ def test_review_issue_11_passages_through_the_cli(store: Store, tmp_path: Path,
     code, text = cli("review", "decide", cid, "--as", "jsmith:DE", "--full-cdr", "--medical-remark", "x",
                      "--on", "2026-04-15", "--db", db)
     assert code == 2 and "medical_remark" in text, text
-    monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(integrity_seed(cid, dt.date(2026, 4, 15), selected=False)))
+    sample_integrity(store, {cid: False})
     code, text = cli("review", "decide", cid, "--as", "jsmith:DE", "--defer", "--medical-remark",
                      "seen monthly at the VA clinic", "--on", "2026-04-15", "--db", db)
     assert code == 0 and "IPCA 4 DEFER CDR recorded" in text, text

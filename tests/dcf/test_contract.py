@@ -20,7 +20,7 @@ from cdrflow.dcf import db
 from cdrflow.dcf.schema import cases, events
 from cdrflow.dcf.store import DCDRS, INTEGRITY, SELECTION, ConflictError, GuardError, Store, StoreError, event
 
-from ..dbfixtures import count_rows, insert_case, make_beneficiary, seed_beneficiaries
+from ..dbfixtures import count_rows, insert_case, make_beneficiary, owner_engine, seed_beneficiaries
 
 SSN = "123450001"
 DAY = dt.date(2026, 1, 5)
@@ -37,14 +37,28 @@ def _case_snapshot(store: Store, case_id: str) -> dict[str, Any]:
 
 
 def _raw(store: Store, sql: str, **params: Any) -> None:
-    """Raw SQL in its own transaction (what a DBA or a script with DCF access could run)."""
-    with store.engine.begin() as conn:
+    """Raw SQL in its own transaction (what a DBA or a script with DCF access could run).
+
+    On PostgreSQL as the schema owner: the application role is refused most of these outright
+    (tests/dcf/test_roles.py); the triggers must hold even for a role that has the privileges.
+    """
+    with owner_engine(store).begin() as conn:
         conn.execute(text(sql), params)
+
+
+# Event types from the vocabulary (migration 0007) that any open case may take.
+TYPES = ("T2 MAILER RECEIVED", "T2 WBDOC DIRCON", "T2 DIRCON ATTEMPT", "T2 REMARK", "T2 DOCUMENT DISPOSAL")
+
+
+def _case(store: Store, case_id: str = "C-1") -> str:
+    """The case the test events belong to (the database checks that an event's case exists)."""
+    seed_beneficiaries(store, [make_beneficiary(SSN)])
+    return insert_case(store, SSN, sent_on=DAY, case_id=case_id)
 
 
 def _events(n: int, *, case_id: str = "C-1", prefix: str = "k") -> list[dict[str, Any]]:
     return [
-        event(ssn=SSN, case_id=case_id, event_date=DAY + dt.timedelta(days=i), event_type=f"T2 TEST EVENT {i}",
+        event(ssn=SSN, case_id=case_id, event_date=DAY + dt.timedelta(days=i), event_type=TYPES[i % len(TYPES)],
               code="001" if i % 2 else None, actor=SELECTION if i % 3 else DCDRS, policy_version=None,
               detail={"i": i, "nested": {"list": [1, "two", None], "flag": bool(i % 2)}, "text": "é ü"},
               idem_key=f"{prefix}{i}")
@@ -67,6 +81,7 @@ def flipped(store: Store) -> str:
 # ---- migrations ----------------------------------------------------------------------------------
 
 def test_upgrade_reaches_head_and_is_repeatable(store: Store) -> None:
+    _case(store)
     head = db.head_revision(store.engine)
     assert db.current_revision(store.engine) == head
     db.require_current(store.engine)
@@ -84,11 +99,12 @@ def test_upgrade_reaches_head_and_is_repeatable(store: Store) -> None:
 # ---- append-only log -----------------------------------------------------------------------------
 
 def test_events_reject_update_and_delete(store: Store) -> None:
+    _case(store)
     with store.tx() as tx:
         tx.append(_events(4))
     before = _events_snapshot(store)
     with pytest.raises(DBAPIError, match="append-only"):
-        _raw(store, "UPDATE events SET event_type = 'T2 REWRITTEN' WHERE idem_key = 'k1'")
+        _raw(store, "UPDATE events SET event_type = 'T2 DEFER CDR' WHERE idem_key = 'k1'")
     with pytest.raises(DBAPIError, match="append-only"):
         _raw(store, "UPDATE events SET detail = NULL")
     with pytest.raises(DBAPIError, match="append-only"):
@@ -99,11 +115,13 @@ def test_events_reject_update_and_delete(store: Store) -> None:
 
 
 def test_append_batch_reads_back_identically(store: Store) -> None:
+    _case(store)
     rows = _events(40)
     with store.tx() as tx:
         assert tx.append(rows) == 40
     with store.read() as tx:
-        back = [dict(r) for r in tx.conn.execute(select(events).order_by(events.c.event_id)).mappings()]
+        back = [dict(r) for r in tx.conn.execute(select(events).where(events.c.idem_key.like("k%"))
+                                                 .order_by(events.c.event_id)).mappings()]
     assert len(back) == 40
     for sent, got in zip(rows, back, strict=True):
         for col in ("case_id", "ssn", "event_type", "code", "actor", "actor_role", "policy_version", "idem_key"):
@@ -116,6 +134,7 @@ def test_append_batch_reads_back_identically(store: Store) -> None:
 
 
 def test_duplicate_idem_key_writes_nothing_of_the_batch(store: Store) -> None:
+    _case(store)
     with store.tx() as tx:
         tx.append(_events(3))
     before = _events_snapshot(store)
@@ -130,6 +149,7 @@ def test_duplicate_idem_key_writes_nothing_of_the_batch(store: Store) -> None:
 
 def test_duplicate_idem_key_raises_store_error(store: Store) -> None:
     """Tx.append turns a database refusal into the store's own error on both backends."""
+    _case(store)
     with store.tx() as tx:
         tx.append(_events(1))
     with pytest.raises(StoreError), store.tx() as tx:
@@ -137,6 +157,7 @@ def test_duplicate_idem_key_raises_store_error(store: Store) -> None:
 
 
 def test_existing_keys(store: Store) -> None:
+    _case(store)
     with store.tx() as tx:
         tx.append(_events(5))
     with store.read() as tx:

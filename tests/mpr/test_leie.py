@@ -13,6 +13,7 @@ import pytest
 from polars.testing import assert_frame_equal
 
 from cdrflow.mpr.leie import (
+    FIELD_LIMIT,
     LEIE_COLUMNS,
     LEIE_SCHEMA,
     FormatError,
@@ -160,10 +161,18 @@ def test_empty_file_and_header_only(tmp_path: Path) -> None:
     assert result.frame.schema == pl.Schema(LEIE_SCHEMA)
 
 
-def test_a_csv_the_parser_cannot_get_past_refuses_the_file(tmp_path: Path) -> None:
+def test_a_huge_cell_costs_its_row_not_the_file(tmp_path: Path) -> None:
+    """Issue 12: a 200,000-character cell is its row's reject (longer than the DCF keeps); a cell beyond the
+    reader's limit (1 MiB) is a reject of the row it is on; the rows around them are read."""
     huge = leie_row(ADDRESS="X" * 200_000)
-    with pytest.raises(FormatError, match=r"line 3: the CSV cannot be parsed past here"):
-        read_leie(write(tmp_path, f"{HEADER}\n{GOOD}\n{huge}\n{GOOD}\n"))
+    beyond = leie_row(ADDRESS="X" * (FIELD_LIMIT + 10))
+    result = read_leie(write(tmp_path, f"{HEADER}\n{GOOD}\n{huge}\n{GOOD}\n{beyond}\n{GOOD}\n"))
+    assert (result.read, result.accepted) == (5, 3) and result.reconciles()
+    first, second = result.rejects
+    assert (first.row, first.line, first.field) == (2, 3, "ADDRESS")
+    assert "200000 characters long; the DCF holds at most 200 (mpr_leie.address)" in first.reason
+    assert (second.row, second.line, second.field) == (4, 5, "_row") and "cannot be read" in second.reason
+    assert result.frame["ROW"].to_list() == [1, 3, 5]
 
 
 def test_bom_crlf_and_blank_lines(tmp_path: Path) -> None:

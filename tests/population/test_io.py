@@ -176,8 +176,9 @@ def test_bad_field_is_rejected_with_the_field(
     assert len(valid) == len(raw) - 1
     assert len(rejects) == 1
     rej = rejects[0]
-    assert set(rej) == {"row", "ssn", "field", "reason", "record"}
+    assert set(rej) == {"row", "line", "ssn", "field", "reason", "record"}
     assert rej["row"] == i + 1
+    assert rej["line"] == i + 2  # the header is line 1
     assert rej["field"] == field
     assert words in rej["reason"]
     assert rej["ssn"] == (rows[i]["ssn"] or None)

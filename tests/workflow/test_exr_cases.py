@@ -23,6 +23,8 @@ from cdrflow.engine.errors import InputError
 from cdrflow.engine.months import Month
 from cdrflow.workflow import exr
 
+from ..dbfixtures import owner_engine
+
 FO = Actor("fran", "FO")  # FO claims representative: opens the case, records work (E; G)
 DE = Actor("jsmith", "DE")  # DDS disability examiner
 DC = Actor("drlee", "DC")  # DDS consultant
@@ -391,7 +393,8 @@ def test_open_stores_the_facts_and_refuses_a_duplicate(store: Store) -> None:
 # ---- the store: append-only, optimistic lock ----------------------------------------------------------------
 
 def _raw(store: Store, sql: str) -> None:
-    with store.engine.begin() as conn:
+    """As the schema owner: the triggers hold even for a role with the privileges (the application has none)."""
+    with owner_engine(store).begin() as conn:
         conn.execute(text(sql))
 
 

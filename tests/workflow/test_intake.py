@@ -7,11 +7,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from cdrflow.dcf.schema import documents, events
 from cdrflow.dcf.store import Store
 from cdrflow.workflow import common as c
 from cdrflow.workflow.cycle import run_cycle
 from cdrflow.workflow.intake import ingest
+from cdrflow.workflow.runs import AlreadyIngested
 
 from ..dbfixtures import (
     beneficiary_row,
@@ -279,7 +282,15 @@ def _undeliverable_then_held(store: Store, tmp_path: Path, ssn: str, s: dt.date,
     assert "T2 UNDELIVERABLE REMAILED" in event_types(store, cid)
 
     rec2 = {**rec1, "returned_on": str(s + 40 * DAY)} if distinct else dict(rec1)
-    res = ingest(store, write_jsonl(tmp_path / "u2.jsonl", [rec2]), s + 40 * DAY)
+    second = write_jsonl(tmp_path / "u2.jsonl", [rec2])
+    if distinct:
+        res = ingest(store, second, s + 40 * DAY)
+    else:  # the same bytes as u1.jsonl: another date needs the operator's logged override (§72)
+        with pytest.raises(AlreadyIngested, match="--reingest --reason"):
+            ingest(store, second, s + 40 * DAY)
+        res = ingest(store, second, s + 40 * DAY, reingest_reason="WBDOC keyed the returned envelope again",
+                     operator="tester")
+        assert res.override is not None and res.override["reason"] == "WBDOC keyed the returned envelope again"
     assert res.reconciles()
     assert res.counts["end:undeliverable_held"] == 1, res.as_dict()
     case = case_row(store, cid)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from cdrflow.dcf.store import Store
 from cdrflow.engine.yamlio import load_yaml
 from cdrflow.policy.mailer.source import HERE, parameters
 from cdrflow.workflow import integrity
@@ -23,7 +24,8 @@ def test_the_rate_names_its_base_and_cites_g7_not_b4() -> None:
         assert "cdrflow's reading" in v.reference
 
 
-def test_the_draw_logs_the_base_and_the_reading() -> None:
-    d = integrity.draw("CASE-1", dt.date(2026, 1, 5)).as_dict()
+def test_the_draw_logs_the_base_and_the_reading(store: Store) -> None:
+    with store.tx() as tx:
+        d = integrity.draw(tx, {"case_id": "CASE-1", "selected_on": dt.date(2026, 1, 5)}).as_dict()
     assert d["rate"] == 0.05 and d["base"] == integrity.BASE
     assert "G.7" in str(d["cite"]) and "B.4" not in str(d["cite"])

@@ -18,7 +18,7 @@ from cdrflow.dcf.schema import mpr_checks, mpr_flags, mpr_leie, mpr_licenses, mp
 from cdrflow.dcf.store import Actor, ConflictError, Store
 from cdrflow.workflow import mpr
 
-from ..dbfixtures import store
+from ..dbfixtures import owner_engine, store
 
 __all__ = ["store"]
 
@@ -152,13 +152,16 @@ def test_roster_import_links_by_npi_then_name_and_state(store: Store) -> None:
 def test_leie_import_replaces_the_list_and_skips_the_same_file(store: Store) -> None:
     build_orgs(store)
     first = mpr.import_leie(store, MPRT, FIXTURES / "mpr_leie_v1.csv", file_date=dt.date(2025, 2, 10))
-    assert first.counts == {"stored": 5} and count(store, mpr_leie) == 5
-    same = mpr.import_leie(store, MPRO_OH, FIXTURES / "mpr_leie_v1.csv")
+    assert first.counts == {"stored": 5, "version": 1} and count(store, mpr_leie) == 5
+    same = mpr.import_leie(store, MPRT, FIXTURES / "mpr_leie_v1.csv")
     assert same.counts == {"unchanged": 5} and same.import_id == first.import_id
-    second = mpr.import_leie(store, MPRO_OH, FIXTURES / "mpr_leie_v2.csv")
-    assert second.import_id != first.import_id and count(store, mpr_leie) == 5
-    with pytest.raises(mpr.AccessDenied, match="LEIE is imported by"):
-        mpr.import_leie(store, PRC5, FIXTURES / "mpr_leie_v1.csv")
+    second = mpr.import_leie(store, Actor("leie-refresh", "SYSTEM"), FIXTURES / "mpr_leie_v2.csv")
+    assert second.import_id != first.import_id and second.counts == {"stored": 5, "version": 2}
+    assert count(store, mpr_leie) == 10  # the earlier list is kept, so it can be restored
+    assert [v["import_id"] for v in mpr.leie_history(store)] == [second.import_id, first.import_id]
+    for actor in (PRC5, MPRO_OH, ADMIN_OH):  # the list is national: no DDS or RO replaces it
+        with pytest.raises(mpr.AccessDenied, match="LEIE is national data"):
+            mpr.import_leie(store, actor, FIXTURES / "mpr_leie_v1.csv")
 
 
 # ---- checks -------------------------------------------------------------------------------------
@@ -207,7 +210,7 @@ def test_check_end_to_end_sanction_flag_reinstatement_and_idempotence(store: Sto
     assert count(store, mpr_checks) == before and count(store, mpr_flags) == 4
 
     # The monthly supplement reinstates Perrington (REINDATE 2024-06-01): eligible again, flagged.
-    mpr.import_leie(store, MPRO_OH, FIXTURES / "mpr_leie_v2.csv")
+    mpr.import_leie(store, MPRT, FIXTURES / "mpr_leie_v2.csv")
     run3 = mpr.check(store, MPRO_OH, "DDS-OH", AS_OF)
     assert run3.new_checks == 1 and len(run3.flags) == 1
     f5 = next(f for f in mpr.flags(store, MPRO_OH) if f["flag_id"] == run3.flags[0])
@@ -215,11 +218,12 @@ def test_check_end_to_end_sanction_flag_reinstatement_and_idempotence(store: Sto
     leie5 = [c for c in mpr.provider(store, MPRO_OH, pid["OH-5"])["checks"] if c["kind"] == "LEIE"][-1]
     assert leie5["result"]["candidates"][0]["sanction"] == "REINSTATED"
 
-    # The checks are append-only in the database.
-    with store.tx() as tx, pytest.raises(DBAPIError, match="append-only"):
-        tx.conn.execute(text("UPDATE mpr_checks SET eligible = NULL"))
-    with store.tx() as tx, pytest.raises(DBAPIError, match="append-only"):
-        tx.conn.execute(text("DELETE FROM mpr_checks"))
+    # The checks are append-only in the database: even for the schema owner (the application role
+    # has no UPDATE or DELETE on them at all, tests/dcf/test_roles.py).
+    with owner_engine(store).begin() as conn, pytest.raises(DBAPIError, match="append-only"):
+        conn.execute(text("UPDATE mpr_checks SET eligible = NULL"))
+    with owner_engine(store).begin() as conn, pytest.raises(DBAPIError, match="append-only"):
+        conn.execute(text("DELETE FROM mpr_checks"))
 
 
 @pytest.mark.parametrize("confirm", [True, False])

@@ -34,9 +34,9 @@ from ..dbfixtures import (
     event_types,
     forget_cycles,
     insert_case,
-    integrity_seed,
     make_beneficiary,
     returned_mailer,
+    sample_integrity,
     seed_beneficiaries,
     store_url,
     write_jsonl,
@@ -47,7 +47,6 @@ RECEIVED = dt.date(2026, 3, 10)
 WORKED = dt.date(2026, 4, 1)
 DECIDED = dt.date(2026, 4, 15)
 DAY = dt.timedelta(days=1)
-RATE = 0.05  # integrity_sample_rate_pc_reviewed in force (G.7; interpretations §27)
 
 DSE = Actor("dana", "DSE")
 FLC = Actor("pat", "FLC")
@@ -94,10 +93,6 @@ def _docs(store: Store, cid: str, kind: str) -> list[dict[str, Any]]:
 
 def _kinds(store: Store, cid: str) -> list[str]:
     return sorted(d["kind"] for d in case_documents(store, cid))
-
-
-def _seed_where(case_id: str, on: dt.date, *, selected: bool) -> int:
-    return integrity_seed(case_id, on, selected=selected, rate=RATE)
 
 
 def _pc_review(store: Store, tmp_path: Path, ssn: str, **answers: Any) -> str:
@@ -354,9 +349,9 @@ def test_translation_path(store: Store, tmp_path: Path, answers: dict[str, Any],
 # ---- 6. return to BET/DT and the J.4.a step 5 remark -----------------------------------------------
 
 def test_return_to_bet_dt_then_do_cdr_remarks_investigate_earnings(
-        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        store: Store, tmp_path: Path) -> None:
     cid = _at_de_after_work(store, tmp_path, "523450051")
-    monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(_seed_where(cid, DECIDED, selected=False)))
+    sample_integrity(store, {cid: False})
     with pytest.raises(review.ReviewError):
         review.return_to_bet_dt(store, cid, BET, WORKED, reason="EARNINGS UNDER TOLERANCE LEVEL")
     review.return_to_bet_dt(store, cid, DE, WORKED, reason="EARNINGS UNDER TOLERANCE LEVEL")
@@ -384,7 +379,7 @@ def test_return_to_bet_dt_then_do_cdr_remarks_investigate_earnings(
 
 @pytest.mark.parametrize("reviewer_remarks", [None, "SEE ATTACHED HOSPITAL RECORD"], ids=["no-remarks", "remarks"])
 def test_pc_initiate_cdr_event_records_the_ipcb_message(
-        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reviewer_remarks: str | None) -> None:
+        store: Store, tmp_path: Path, reviewer_remarks: str | None) -> None:
     """J.4.a steps 4-5: the INITIATE CDR input carries REMARKS = Y *and the message* on the DCF, the same
     text the FO referral (IPCB) shows, including the J.4.a step 5 earnings remark.
 
@@ -392,7 +387,7 @@ def test_pc_initiate_cdr_event_records_the_ipcb_message(
     outcomes.do_cdr merges ``**detail`` after its own "remarks" key (outcomes.py:78-79), so the event's
     remarks are None (or the reviewer's text without the DO CDR message / INVESTIGATE EARNINGS remark)."""
     cid = _at_de_after_work(store, tmp_path, "523450054")
-    monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(_seed_where(cid, DECIDED, selected=False)))
+    sample_integrity(store, {cid: False})
     review.decide(store, cid, DE, DECIDED, full_cdr=True, remarks=reviewer_remarks)
     (fo,) = _docs(store, cid, "FO_REFERRAL")
     assert "INVESTIGATE EARNINGS" in fo["remarks"]
@@ -403,18 +398,18 @@ def test_pc_initiate_cdr_event_records_the_ipcb_message(
     assert d["remarks"] == fo["remarks"]
 
 
-def test_do_cdr_remarks_without_a_work_review(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_do_cdr_remarks_without_a_work_review(store: Store, tmp_path: Path) -> None:
     cid = _misc_at_de(store, tmp_path, "523450052")
-    monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(_seed_where(cid, DECIDED, selected=False)))
+    sample_integrity(store, {cid: False})
     assert review.decide(store, cid, DE, DECIDED, full_cdr=True)["outcome"] == "DO_CDR"
     (fo,) = _docs(store, cid, "FO_REFERRAL")
     assert fo["remarks"] == DO_CDR_REMARK and "INVESTIGATE EARNINGS" not in fo["remarks"]
 
 
-def test_do_cdr_remarks_when_work_was_developed(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_do_cdr_remarks_when_work_was_developed(store: Store, tmp_path: Path) -> None:
     """Earnings above 1/2 SGA are developed by the BET/DT (DEVELOP_WORK): nothing left to investigate."""
     cid = _at_de_after_work(store, tmp_path, "523450053", amount=5000)
-    monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(_seed_where(cid, DECIDED, selected=False)))
+    sample_integrity(store, {cid: False})
     review.decide(store, cid, DE, DECIDED, full_cdr=True)
     (fo,) = _docs(store, cid, "FO_REFERRAL")
     assert "INVESTIGATE EARNINGS" not in fo["remarks"]
@@ -594,14 +589,14 @@ def _case_ids(store: Store) -> list[str]:
 
 # ---- 11. disposal (J.3.d) --------------------------------------------------------------------------
 
-def test_dispose_only_after_the_decision(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dispose_only_after_the_decision(store: Store, tmp_path: Path) -> None:
     cid = _misc_at_de(store, tmp_path, "523450101")
     with pytest.raises(review.ReviewError):
         review.dispose(store, cid, DT, DECIDED, document="FACSIMILE", disposition="DESTROYED")
     assert "T2 DOCUMENT DISPOSAL" not in event_types(store, cid)
     assert all(d["disposed_on"] is None for d in case_documents(store, cid))
 
-    monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(_seed_where(cid, DECIDED, selected=False)))
+    sample_integrity(store, {cid: False})
     assert review.decide(store, cid, DE, DECIDED, full_cdr=False)["outcome"] == "DEFER"
     assert case_row(store, cid)["state"] == c.DEFERRED
     on = DECIDED + 5 * DAY
@@ -636,11 +631,11 @@ def test_diary_reset_uses_the_mdr_printed_at_selection(store: Store, tmp_path: P
 
 # ---- 13. the integrity flip is invisible to the reviewer (G.7) -------------------------------------
 
-def test_integrity_flip_is_invisible_in_the_cli(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_integrity_flip_is_invisible_in_the_cli(store: Store, tmp_path: Path) -> None:
     from cdrflow import cli_lifecycle
 
     cid = _at_de_after_work(store, tmp_path, "523450121")
-    monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(_seed_where(cid, DECIDED, selected=True)))
+    sample_integrity(store, {cid: True})
     cli_lifecycle.out.width = 220
     r = CliRunner().invoke(app, ["review", "decide", cid, "--as", "jsmith:DE", "--defer", "--on", str(DECIDED),
                                  "--db", store_url(store)])
@@ -657,9 +652,27 @@ def test_integrity_flip_is_invisible_in_the_cli(store: Store, tmp_path: Path, mo
 
 
 def test_integrity_flip_through_the_api_reports_do_cdr(
-        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        store: Store, tmp_path: Path) -> None:
     cid = _at_de_after_work(store, tmp_path, "523450122")
-    monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(_seed_where(cid, DECIDED, selected=True)))
+    sample_integrity(store, {cid: True})
     out = review.decide(store, cid, DE, DECIDED, full_cdr=False)
     assert out["outcome"] == "DO_CDR" and out["flipped"] is True
     assert out["ipca_event"] == 4 and out["label"] == "DEFER CDR"
+
+
+def test_concurrent_deferral_returned_to_bet_dt_fits_the_event_type(store: Store, tmp_path: Path) -> None:
+    """J.2.c: "T2/16 RETURNED TO BET/DT FOR EARNINGS DEVELOPMENT" (49 characters) is stored on both
+    backends; PostgreSQL enforces the declared size, so a 48-character column refused it."""
+    ssn = "523450091"
+    cid = _sent(store, make_beneficiary(ssn, title="T2/16"))
+    res = _ingest(store, tmp_path, [returned_mailer(cid, ssn, title="T2/16", q1a_worked="YES")])
+    assert res.counts["end:PC_REVIEW"] == 1, res.as_dict()
+    assert review.associate(store, cid, DSE, WORKED) == c.BET_DT
+    review.work(store, cid, BET, WORKED, year=2025, amount=500, period="MONTHLY")
+    sample_integrity(store, {cid: False})
+    review.decide(store, cid, DE, DECIDED, full_cdr=False)
+    assert case_row(store, cid)["state"] == c.DEFERRED
+    review.return_to_bet_dt(store, cid, DE, DECIDED, reason="EARNINGS UNDER TOLERANCE LEVEL")
+    ev = _one(store, cid, "T2/16 RETURNED TO BET/DT FOR EARNINGS DEVELOPMENT")
+    assert _detail(ev)["cite"] == "DI 40502.001J.2.c; DI 40510.000"
+    assert case_row(store, cid)["state"] == c.DEFERRED

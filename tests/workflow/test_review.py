@@ -18,6 +18,7 @@ from cdrflow.workflow import common as c
 from cdrflow.workflow import review
 from cdrflow.workflow.cycle import run_cycle
 from cdrflow.workflow.intake import ingest
+from cdrflow.workflow.integrity import expected_hmac
 from cdrflow.workflow.outcomes import NONRESPONDER_REMARK
 
 from ..dbfixtures import (
@@ -28,9 +29,9 @@ from ..dbfixtures import (
     case_row,
     event_types,
     insert_case,
-    integrity_seed,
     make_beneficiary,
     returned_mailer,
+    sample_integrity,
     seed_beneficiaries,
     write_jsonl,
 )
@@ -46,10 +47,6 @@ DSE = Actor("dana", "DSE")
 BET = Actor("bob", "BET")
 DE = Actor("jsmith", "DE")
 DE2 = Actor("akim", "DE")
-
-
-def _seed_where(case_id: str, on: dt.date, *, selected: bool) -> int:
-    return integrity_seed(case_id, on, selected=selected, rate=RATE)
 
 
 def _pc_review_case(store: Store, tmp_path: Path, ssn: str, **answers: Any) -> str:
@@ -83,10 +80,10 @@ def _all_text(store: Store, cid: str) -> str:
 
 # ---- the PC review path --------------------------------------------------------------------------
 
-def test_review_path_roles_work_and_deferral(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_review_path_roles_work_and_deferral(store: Store, tmp_path: Path) -> None:
     ssn = "423450001"
     cid = _pc_review_case(store, tmp_path, ssn)
-    monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(_seed_where(cid, DECIDED, selected=False)))
+    sample_integrity(store, {cid: False})
 
     with pytest.raises(review.ReviewError, match="DE"):  # E.4.b: the DSE (PC-7) or FLC associates
         review.associate(store, cid, DE, WORKED)
@@ -134,9 +131,9 @@ def test_dse_associates_too(store: Store, tmp_path: Path) -> None:
     assert event_types(store, cid)[-1] == "T2 ACTUAL MAILER ASSOCIATED"
 
 
-def test_de_full_cdr_is_initiate_cdr(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_de_full_cdr_is_initiate_cdr(store: Store, tmp_path: Path) -> None:
     cid = _at_de(store, tmp_path, "423450003")
-    monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(_seed_where(cid, DECIDED, selected=False)))
+    sample_integrity(store, {cid: False})
     out = review.decide(store, cid, DE, DECIDED, full_cdr=True, vr_requested=True)
     assert out["outcome"] == "DO_CDR" and out["ipca_event"] == 3
     ev = case_events(store, cid)[-1]
@@ -148,12 +145,10 @@ def test_de_full_cdr_is_initiate_cdr(store: Store, tmp_path: Path, monkeypatch: 
 
 # ---- integrity sampling (G.7) --------------------------------------------------------------------
 
-def test_integrity_sampled_deferral_is_flipped_and_stays_flipped(
-        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_integrity_sampled_deferral_is_flipped_and_stays_flipped(store: Store, tmp_path: Path) -> None:
     ssn = "423450011"
     cid = _at_de(store, tmp_path, ssn)
-    seed = _seed_where(cid, DECIDED, selected=True)
-    monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(seed))
+    key = sample_integrity(store, {cid: True})[2026]  # FY 2026: the case was selected on 2026-01-05
     diary_before = beneficiary_row(store, ssn)["diary_month"]
 
     out = review.decide(store, cid, DE, DECIDED, full_cdr=False)
@@ -167,7 +162,8 @@ def test_integrity_sampled_deferral_is_flipped_and_stays_flipped(
     assert (defer_ev["actor"], defer_ev["actor_role"], defer_ev["code"]) == ("jsmith", "DE", "IPCA 4")
     assert (flip_ev["actor"], flip_ev["code"]) == ("integrity-sampler", "IPCA 2")
     sample = json.loads(defer_ev["detail"])["integrity"]
-    assert sample["selected"] is True and sample["seed"] == seed and sample["rate"] == RATE
+    assert sample["selected"] is True and sample["key_year"] == 2026 and sample["rate"] == RATE
+    assert sample["hmac"] == expected_hmac(key, cid).hex() and "key" not in sample
     assert json.loads(flip_ev["detail"])["reason"] == "INTEGRITY SAMPLE"
 
     case = case_row(store, cid)
@@ -195,9 +191,9 @@ def test_integrity_sampled_deferral_is_flipped_and_stays_flipped(
     assert case_row(store, cid) == case
 
 
-def test_sampled_do_cdr_stays_do_cdr(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sampled_do_cdr_stays_do_cdr(store: Store, tmp_path: Path) -> None:
     cid = _at_de(store, tmp_path, "423450012")
-    monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(_seed_where(cid, DECIDED, selected=True)))
+    sample_integrity(store, {cid: True})
     out = review.decide(store, cid, DE, DECIDED, full_cdr=True)
     assert out["outcome"] == "DO_CDR" and "flipped" not in out
     case = case_row(store, cid)
@@ -239,7 +235,7 @@ def test_nonresponder_dircon_unanswered_goes_to_do_cdr(store: Store) -> None:
     assert event_types(store, cid).count("T2 DIRCON ATTEMPT") == 3
 
 
-def test_nonresponder_reached_goes_to_the_de(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_nonresponder_reached_goes_to_the_de(store: Store) -> None:
     cid = _nonresponder(store, "423450022")
     on = D + dt.timedelta(days=160)
     with pytest.raises(review.ReviewError):
@@ -248,16 +244,16 @@ def test_nonresponder_reached_goes_to_the_de(store: Store, monkeypatch: pytest.M
     assert out["outcome"] == "PROCESS_MAILER"
     case = case_row(store, cid)
     assert case["state"] == c.NONRESPONDER and case["review_stage"] == c.DE
-    monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(_seed_where(cid, on, selected=False)))
+    sample_integrity(store, {cid: False})
     assert review.decide(store, cid, DE, on, full_cdr=False)["outcome"] == "DEFER"
     assert case_row(store, cid)["state"] == c.DEFERRED
 
 
 # ---- two reviewers -------------------------------------------------------------------------------
 
-def test_two_reviewers_same_version_one_wins(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_two_reviewers_same_version_one_wins(store: Store, tmp_path: Path) -> None:
     cid = _at_de(store, tmp_path, "423450031")
-    monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(_seed_where(cid, DECIDED, selected=False)))
+    sample_integrity(store, {cid: False})
     v = case_row(store, cid)["version"]
     first = review.decide(store, cid, DE, DECIDED, full_cdr=False, expected_version=v)
     assert first["outcome"] == "DEFER"
@@ -276,14 +272,14 @@ def test_two_reviewers_racing_one_wins_the_other_conflicts(
     reviewer gets ConflictError (store.py: "two reviewers acting on one case — one wins, the other
     gets ConflictError")."""
     cid = _at_de(store, tmp_path, "423450032")
-    monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(_seed_where(cid, DECIDED, selected=False)))
+    sample_integrity(store, {cid: False})
     v = case_row(store, cid)["version"]
     barrier = threading.Barrier(2, timeout=20)
     real_draw = review.draw
 
-    def draw_after_both_read(case_id: str, on: dt.date) -> Any:
+    def draw_after_both_read(tx: Any, case: Any) -> Any:
         barrier.wait()  # both transactions have loaded the case at version v
-        return real_draw(case_id, on)
+        return real_draw(tx, case)
 
     monkeypatch.setattr(review, "draw", draw_after_both_read)
     outcomes: dict[str, Any] = {}

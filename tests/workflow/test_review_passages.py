@@ -38,9 +38,10 @@ from ..dbfixtures import (
     case_id_for,
     case_row,
     event_types,
-    integrity_seed,
     make_beneficiary,
+    owner_engine,
     returned_mailer,
+    sample_integrity,
     seed_beneficiaries,
     write_jsonl,
 )
@@ -50,7 +51,6 @@ RECEIVED = dt.date(2026, 3, 10)
 WORKED = dt.date(2026, 4, 1)
 DECIDED = dt.date(2026, 4, 15)
 RETURNED = dt.date(2026, 5, 20)
-RATE = 0.05
 
 DSE = Actor("dana", "DSE")
 BET = Actor("bob", "BET")
@@ -82,8 +82,8 @@ def _at_de(store: Store, tmp_path: Path, ssn: str, **ben: Any) -> str:
     return cid
 
 
-def _not_sampled(monkeypatch: pytest.MonkeyPatch, cid: str, on: dt.date = DECIDED) -> None:
-    monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(integrity_seed(cid, on, selected=False, rate=RATE)))
+def _not_sampled(store: Store, cid: str) -> None:
+    sample_integrity(store, {cid: False})
 
 
 def _docs(store: Store, cid: str, kind: str) -> list[dict[str, Any]]:
@@ -97,7 +97,7 @@ def _events_of(store: Store, cid: str, suffix: str) -> list[dict[str, Any]]:
 # ---- 1. J.2.c Title II Actions with Folder: WORK RESOLVED -----------------------------------------
 
 def test_work_resolved_with_the_folder_annotates_refers_by_ssa_559_and_the_guide_reads_it(
-        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        store: Store, tmp_path: Path) -> None:
     cid = _at_bet(store, tmp_path, "423460001")
     d = review.work(store, cid, BET, WORKED, year=2025, amount=5000, period="MONTHLY", folder=True, resolved=True)
     assert (d["action"], d["annotation"], d["ssa_559"]) == ("WORK_RESOLVED", "WORK RESOLVED", True)
@@ -118,7 +118,7 @@ def test_work_resolved_with_the_folder_annotates_refers_by_ssa_559_and_the_guide
     assert any(t["rule"] == "reviewer-guide:bet-dt-report" and '"WORK RESOLVED"' in t["note"] for t in g["trace"])
     assert g["return_to_bet_dt"] is False  # only EARNINGS UNDER TOLERANCE returns to the BET/DT
 
-    _not_sampled(monkeypatch, cid)
+    _not_sampled(store, cid)
     assert review.decide(store, cid, DE, DECIDED, full_cdr=True)["outcome"] == "DO_CDR"
     initiate = _events_of(store, cid, "INITIATE CDR")
     # resolved work leaves no earnings to investigate (J.4.a step 5 is for EARNINGS UNDER TOLERANCE)
@@ -165,7 +165,7 @@ def test_work_resolved_is_not_a_title_xvi_annotation(store: Store, tmp_path: Pat
 # ---- 2. J.2.d the profile code ---------------------------------------------------------------------
 
 def test_mailer_code_has_priority_over_a_profile_sheet_that_disagrees(
-        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        store: Store, tmp_path: Path) -> None:
     ssn = "423460011"
     ben = make_beneficiary(ssn)  # selected LOW: scanline 2 field 3 is L
     seed_beneficiaries(store, [ben])
@@ -184,7 +184,7 @@ def test_mailer_code_has_priority_over_a_profile_sheet_that_disagrees(
     q3 = next(s for s in g["steps"] if s["question"] == 3)
     assert q3["action"] == "CONTINUE"
 
-    _not_sampled(monkeypatch, cid)
+    _not_sampled(store, cid)
     review.decide(store, cid, DE, DECIDED, full_cdr=True)
     detail = json.loads(_events_of(store, cid, "INITIATE CDR")[0]["detail"])
     assert detail["reviewer_profile"]["source"] == "MAILER_OR_FACSIMILE" and detail["reviewer_profile"]["conflict"]
@@ -213,11 +213,11 @@ def test_profile_agrees_everywhere(store: Store, tmp_path: Path) -> None:
 # ---- 3. J.3.a NOTE: blank DCF medical data ------------------------------------------------------------
 
 def test_deferral_with_blank_medical_data_enters_a_remark_and_resets_no_diary(
-        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        store: Store, tmp_path: Path) -> None:
     ssn = "423460021"
     cid = _at_de(store, tmp_path, ssn, qmid_medical_blank=True, diagnosis_secondary="3000")
     before = beneficiary_row(store, ssn)
-    _not_sampled(monkeypatch, cid)
+    _not_sampled(store, cid)
     with pytest.raises(review.ReviewError, match="medical_remark"):  # a DO CDR takes --remarks
         review.decide(store, cid, DE, DECIDED, full_cdr=True, medical_remark="x")
     out = review.decide(store, cid, DE, DECIDED, full_cdr=False, medical_remark="treated monthly at the VA clinic")
@@ -259,9 +259,9 @@ def test_deferral_with_blank_medical_data_enters_a_remark_and_resets_no_diary(
 
 
 def test_medical_remark_is_refused_when_the_medical_data_is_there(
-        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        store: Store, tmp_path: Path) -> None:
     cid = _at_de(store, tmp_path, "423460022")
-    _not_sampled(monkeypatch, cid)
+    _not_sampled(store, cid)
     before = case_events(store, cid)
     with pytest.raises(review.ReviewError, match="not blank"):
         review.decide(store, cid, DE, DECIDED, full_cdr=False, medical_remark="x")
@@ -290,12 +290,12 @@ def test_dcdrs_deferral_with_blank_medical_data_keeps_both_diaries(store: Store,
 # ---- 4. J.3.c: a returned deferral notice is destroyed, not re-sent ----------------------------------
 
 def test_returned_deferral_notice_is_destroyed_and_never_resent(
-        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        store: Store, tmp_path: Path) -> None:
     ssn = "423460031"
     cid = _at_de(store, tmp_path, ssn)
     with pytest.raises(review.ReviewError, match="no deferral notice"):  # nothing to return before a deferral
         review.notice_undeliverable(store, cid, MAILROOM, RETURNED)
-    _not_sampled(monkeypatch, cid)
+    _not_sampled(store, cid)
     review.decide(store, cid, DE, DECIDED, full_cdr=False)
     address = {k: beneficiary_row(store, ssn)[k] for k in ("address_line", "city", "state", "zip", "country")}
 
@@ -325,9 +325,9 @@ def test_returned_deferral_notice_is_destroyed_and_never_resent(
 
 
 def test_a_flipped_deferral_has_no_notice_to_return(
-        store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+        store: Store, tmp_path: Path) -> None:
     cid = _at_de(store, tmp_path, "423460032")
-    monkeypatch.setenv("CDRFLOW_INTEGRITY_SEED", str(integrity_seed(cid, DECIDED, selected=True, rate=RATE)))
+    sample_integrity(store, {cid: True})
     assert review.decide(store, cid, DE, DECIDED, full_cdr=False)["flipped"] is True
     with pytest.raises(review.ReviewError, match="DO_CDR and has no deferral notice"):
         review.notice_undeliverable(store, cid, MAILROOM, RETURNED)
@@ -372,19 +372,20 @@ def test_folder_data_and_the_qmid_flag_are_stored_and_updated(store: Store) -> N
 
 def test_migration_0006_adds_nullable_columns_to_existing_rows(store: Store) -> None:
     """A DCF at 0005 with beneficiaries upgrades to 0006 and reads the new columns as not supplied."""
-    cfg = db.alembic_config(store.engine)
-    with store.engine.begin() as conn:
+    owner = owner_engine(store)  # migrations run as the schema owner, not the application role
+    cfg = db.alembic_config(owner)
+    with owner.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, "0005")
-    names = {col["name"] for col in inspect(store.engine).get_columns("beneficiaries")}
+    names = {col["name"] for col in inspect(owner).get_columns("beneficiaries")}
     assert not names & {"folder_location", "folder_date_in_location", "qmid_medical_blank"}
     ben = make_beneficiary("423460045")
     old = {k: v for k, v in ben.items() if k in names}
-    with store.engine.begin() as conn:
+    with owner.begin() as conn:
         conn.execute(text(f"INSERT INTO beneficiaries ({', '.join(old)}, version, updated_at) "
                           f"VALUES ({', '.join(':' + k for k in old)}, 1, :now)"),
                      {**old, "now": dt.datetime(2026, 1, 1, tzinfo=dt.UTC)})
-    assert db.upgrade(store.engine) == db.head_revision(store.engine)
+    assert db.upgrade(owner) == db.head_revision(owner)
     with store.engine.connect() as conn:
         row = conn.execute(select(beneficiaries).where(beneficiaries.c.ssn == "423460045")).mappings().one()
     assert (row["folder_location"], row["folder_date_in_location"], row["qmid_medical_blank"]) == (None, None, None)

@@ -28,6 +28,7 @@ import polars as pl
 
 from cdrflow import __version__
 from cdrflow.policy.mailer import source
+from cdrflow.safeio import Staged, refuse_overwrite
 
 from .files import (
     OUTPUT_FORMATS,
@@ -172,15 +173,15 @@ def decide_dask(
     dist = _import_distributed()
     src = path.resolve()  # the workers' working directory is not ours
     rej_path = rejects_path or output.with_name(output.stem + ".rejects.jsonl")
+    refuse_overwrite({"the input": path}, {"the output": output, "the reject file": rej_path})
     with _what_if(overrides), ExitStack() as stack:
         parts = partitions(src, row_groups_per_task)
         duplicates = parquet_duplicates(src)
         if client is None:  # before the output is opened: a wrong address leaves earlier files alone
             client = stack.enter_context(_connect(dist, address))
-        output.parent.mkdir(parents=True, exist_ok=True)
-        rej_path.parent.mkdir(parents=True, exist_ok=True)
-        rej_fh = stack.enter_context(rej_path.open("w", encoding="utf-8"))
-        out_fh = stack.enter_context(output.open("wb"))
+        staged = stack.enter_context(Staged([output, rej_path]))  # renamed over the targets at the end
+        rej_fh = stack.enter_context(staged.temp(rej_path).open("w", encoding="utf-8"))
+        out_fh = stack.enter_context(staged.temp(output).open("wb"))
         results = stack.enter_context(closing(_in_order(dist, client, src, parts, on, duplicates, overrides,
                                                         progress)))  # closed (tasks cancelled) before the client
         read = decided = rejected = to_model = 0

@@ -21,7 +21,9 @@ from pydantic import ValidationError
 
 from cdrflow.engine.calc import validation_to_input_error
 from cdrflow.engine.errors import NoValueInForce
+from cdrflow.engine.jsonlines import read_line
 from cdrflow.policy.mailer.record import ReturnedMailer
+from cdrflow.safeio import Staged, atomic, refuse_overwrite
 
 from .decide import alert_text_expr, decide_frame, policy_version
 from .schema import MAILER_SCHEMA
@@ -55,28 +57,104 @@ class BatchResult:
         return self.read == self.decided + len(self.rejects)
 
 
-def iter_raw(path: Path) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed object or the JSON error) for each non-blank record of the file.
+class BadLine(ValueError):
+    """A record that cannot be read as one JSON value (or Parquet rows that cannot be decoded): ``reason``
+    says why and where, ``field`` is ``(line)`` (or ``(row group)``). Readers hand it on in place of the
+    record, so the record is rejected on its own and its neighbours are read."""
 
-    The per-record reader (intake uses it); :func:`read_chunks` is the column-wise one.
+    def __init__(self, reason: str, field: str = "(line)") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.field = field
+
+
+def parse_line(data: bytes | str) -> Any:
+    """One line of a JSON Lines file as a value, or a :class:`BadLine` saying why not; never raises.
+
+    Invalid UTF-8, bad JSON, a whole number of more than 4,300 digits (Python's limit) and nesting
+    deeper than the JSON reader's recursion limit are each the line's own reject
+    (:func:`cdrflow.engine.jsonlines.read_line`).
     """
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
+    value, problem = read_line(data)
+    return BadLine(problem) if problem is not None else value
 
-        i = 0
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=65_536):  # streamed: bounded memory
-            for row in batch.to_pylist():
-                i += 1
-                yield i, row
+
+class UnreadableFile(ValueError):
+    """The file itself cannot be read (not Parquet, no footer, not a file): one line naming it and the place."""
+
+
+def iter_raw(path: Path) -> Iterator[tuple[int, Any]]:
+    """(line number, parsed object or a :class:`BadLine`) for each non-blank record of the file.
+
+    The per-record reader (intake uses it); :func:`read_chunks` is the column-wise one. A JSON
+    Lines file is read as bytes, line by line, so a bad line is that line's reject. A Parquet file is
+    read row group by row group; a row group that cannot be decoded gives a :class:`BadLine` for
+    each of its rows (from the footer's row count) and the next row group is read. A file whose
+    footer cannot be read raises :class:`UnreadableFile` before any record.
+    """
+    if path.suffix.lower() == ".parquet":
+        yield from _parquet_rows(path)
         return
-    with path.open(encoding="utf-8") as fh:
+    with path.open("rb") as fh:
         for i, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
-            try:
-                yield i, json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield i, exc
+            yield i, parse_line(line.rstrip(b"\r\n"))
+
+
+def open_parquet(path: Path) -> Any:
+    """The ``pyarrow.parquet.ParquetFile`` of ``path``, or :class:`UnreadableFile` naming what is wrong."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise UnreadableFile(f"{path}: not a readable Parquet file (its footer: {_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    """The first line of an error's message, its unprintable characters escaped (a reader's message may quote
+    the bytes it choked on)."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return "".join(ch if ch.isprintable() else f"\\x{ord(ch):02x}" if ord(ch) < 256 else f"\\u{ord(ch):04x}"
+                   for ch in first)
+
+
+def _row_or_bad(batch: Any, i: int) -> Any:
+    import pyarrow as pa
+
+    try:
+        return batch.slice(i, 1).to_pylist()[0]
+    except (pa.ArrowException, ValueError, OverflowError) as exc:
+        return BadLine(f"the row holds a value that cannot be read: {_first_line(exc)}", "(row)")
+
+
+def _parquet_rows(path: Path) -> Iterator[tuple[int, Any]]:
+    import pyarrow as pa
+
+    pf = open_parquet(path)
+    meta = pf.metadata
+    start = 0
+    for g in range(meta.num_row_groups):
+        rows = meta.row_group(g).num_rows
+        done = 0
+        try:
+            for batch in pf.iter_batches(batch_size=65_536, row_groups=[g]):  # streamed: bounded memory
+                try:
+                    values = batch.to_pylist()
+                except (pa.ArrowException, ValueError, OverflowError):  # one value Python cannot hold: row by row
+                    values = [_row_or_bad(batch, i) for i in range(batch.num_rows)]
+                for row in values:
+                    done += 1
+                    yield start + done, row
+        except (pa.ArrowException, OSError, ValueError, OverflowError) as exc:
+            bad = BadLine(f"row group {g + 1} (rows {start + 1}-{start + rows}) of {path.name} cannot be "
+                          f"read: {_first_line(exc)}", "(row group)")
+            for i in range(done, rows):
+                yield start + i + 1, bad
+        start += rows
 
 
 def validate(raw: Iterable[tuple[int, Any]]) -> tuple[int, list[dict[str, Any]], list[Reject]]:
@@ -89,9 +167,8 @@ def validate(raw: Iterable[tuple[int, Any]]) -> tuple[int, list[dict[str, Any]],
     rejects: list[Reject] = []
     for line, obj in raw:
         read += 1
-        if isinstance(obj, ValueError):  # JSONDecodeError, UnicodeDecodeError: the line is not JSON text
-            what = obj.msg if isinstance(obj, json.JSONDecodeError) else f"not UTF-8 ({obj})"
-            rejects.append(Reject(line, None, "(line)", f"not valid JSON: {what}"))
+        if isinstance(obj, BadLine):
+            rejects.append(Reject(line, None, obj.field, obj.reason))
             continue
         mid = obj.get("mailer_id") if isinstance(obj, dict) else None
         if not isinstance(obj, dict):
@@ -207,10 +284,7 @@ def jsonl_chunks(path: Path, size: int) -> Iterator[RawChunk]:
         def records(pos: list[int]) -> list[Any]:
             out: list[Any] = []
             for i in pos:
-                try:
-                    out.append(json.loads(chunk_texts[i]))
-                except ValueError as exc:  # JSONDecodeError, UnicodeDecodeError
-                    out.append(exc)
+                out.append(parse_line(chunk_texts[i]))
             return out
 
         return RawChunk(list(lines), decode_all(chunk_texts), records)
@@ -513,9 +587,11 @@ def write_result(result: BatchResult, out_dir: Path) -> dict[str, Path]:
         "decisions_csv": out_dir / "decisions.csv",
         "rejects": out_dir / "rejects.jsonl",
     }
-    result.decisions.write_parquet(paths["decisions"])
-    result.decisions.write_csv(paths["decisions_csv"])
-    with paths["rejects"].open("w", encoding="utf-8") as fh:
+    with atomic(paths["decisions"], "wb") as fh:
+        result.decisions.write_parquet(fh)
+    with atomic(paths["decisions_csv"], "wb") as fh:
+        result.decisions.write_csv(fh)
+    with atomic(paths["rejects"]) as fh:
         for r in result.rejects:
             fh.write(json.dumps(r.as_dict()) + "\n")
     return paths
@@ -547,16 +623,16 @@ def write_decisions(result: BatchResult, output: Path, rejects: Path | None = No
             f"{output}: unknown output format {suffix or '(none)'!r}; use one of {', '.join(OUTPUT_FORMATS)}"
         )
     flat = _flat(result.decisions)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".parquet":
-        flat.write_parquet(output)
-    elif suffix == ".csv":
-        flat.write_csv(output)
-    else:
-        flat.write_ndjson(output)
     rej = rejects or output.with_name(output.stem + ".rejects.jsonl")
-    rej.parent.mkdir(parents=True, exist_ok=True)
-    with rej.open("w", encoding="utf-8") as fh:
+    refuse_overwrite({}, {"the output": output, "the reject file": rej})
+    with atomic(output, "wb") as out_fh:
+        if suffix == ".parquet":
+            flat.write_parquet(out_fh)
+        elif suffix == ".csv":
+            flat.write_csv(out_fh)
+        else:
+            flat.write_ndjson(out_fh)
+    with atomic(rej) as fh:
         for r in result.rejects:
             fh.write(json.dumps(r.as_dict()) + "\n")
     return output, rej
@@ -586,13 +662,16 @@ def decide_stream(
 ) -> StreamSummary:
     """Decide a file chunk by chunk with bounded memory, appending to ``output`` and the reject file.
 
-    The output is identical to :func:`write_decisions` on :func:`decide_file` of the same input.
+    The output is identical to :func:`write_decisions` on :func:`decide_file` of the same input. Both
+    files are written beside their targets under temporary names and renamed over them when the run
+    ends (:class:`cdrflow.safeio.Staged`), owner-only; an output or reject path that is the input (or
+    each other) is refused before anything is opened (:class:`cdrflow.safeio.SamePathError`).
     """
     suffix = output.suffix.lower()
     if suffix not in OUTPUT_FORMATS:
         raise ValueError(f"{output}: unknown output format {suffix or '(none)'!r}")
-    output.parent.mkdir(parents=True, exist_ok=True)
     rej_path = rejects_path or output.with_name(output.stem + ".rejects.jsonl")
+    refuse_overwrite({"the input": path}, {"the output": output, "the reject file": rej_path})
     read = decided = rejected = to_model = 0
     why: dict[str, int] = {}
     counts: list[pl.DataFrame] = []
@@ -601,7 +680,8 @@ def decide_stream(
     from concurrent.futures import Future, ThreadPoolExecutor
 
     pending: Future[Any] | None = None
-    with (rej_path.open("w", encoding="utf-8") as rej_fh, output.open("wb") as out_fh,
+    with (Staged([output, rej_path]) as staged,
+          staged.temp(rej_path).open("w", encoding="utf-8") as rej_fh, staged.temp(output).open("wb") as out_fh,
           ThreadPoolExecutor(max_workers=1, thread_name_prefix="cdrflow-write") as pool):
         for r in iter_decided(path, on, chunk_size=chunk_size, progress=progress):
             read, decided, rejected = read + r.read, decided + r.decisions.height, rejected + len(r.rejects)
@@ -677,12 +757,16 @@ def chunks(it: Iterator[tuple[int, Any]], size: int) -> Iterator[list[tuple[int,
         yield buf
 
 
-def count_records(path: Path) -> int:
-    """Records in a returned-mailer file (Parquet rows, or non-blank JSON lines), for progress bars."""
-    if path.suffix == ".parquet":
-        return int(pl.scan_parquet(path).select(pl.len()).collect().item())
-    with path.open("rb") as fh:
-        return sum(1 for line in fh if line.strip())
+def count_records(path: Path) -> int | None:
+    """Records in a returned-mailer file (Parquet rows from the footer, or non-blank JSON lines), for
+    progress bars; None when the file cannot be read (the reader then says why)."""
+    try:
+        if path.suffix.lower() == ".parquet":
+            return int(open_parquet(path).metadata.num_rows)
+        with path.open("rb") as fh:
+            return sum(1 for line in fh if line.strip())
+    except (UnreadableFile, OSError):
+        return None
 
 
 def outcome_table(decisions: pl.DataFrame) -> pl.DataFrame:

@@ -7,6 +7,9 @@
 * ``documents`` holds what a person reads (alert sheet, facsimile, profile sheet, notices,
   referrals) as data; ``cdrflow.documents`` renders them.
 * ``cycles`` logs selection runs; ``ingest_runs`` logs intake files.
+* ``integrity_keys`` holds the integrity sample's secret key per fiscal year (G.7), read only through
+  ``cdrflow.workflow.integrity`` (on PostgreSQL through a SECURITY DEFINER function that returns an
+  HMAC, never the key).
 
 Dates are calendar dates; months (diaries, report periods) are ``YYYY-MM`` text, which sorts
 correctly in SQL on both backends.
@@ -17,6 +20,7 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    CheckConstraint,
     Column,
     Date,
     DateTime,
@@ -24,6 +28,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -112,7 +117,7 @@ cases = Table(
     Column("report_period_start", String(7), nullable=False),
     Column("scanline_mdr", String(1)),  # MDR/MR at selection, printed in scanline 2 field 1 (G.5)
     Column("state", String(24), nullable=False, index=True),
-    Column("last_event", String(48), nullable=False),
+    Column("last_event", String(64), nullable=False),
     Column("last_event_date", Date, nullable=False),
     Column("remailed", Boolean, nullable=False),
     Column("pc", Integer),
@@ -139,7 +144,7 @@ events = Table(
     Column("case_id", String(32), index=True),
     Column("ssn", String(9), nullable=False, index=True),
     Column("event_date", Date, nullable=False),
-    Column("event_type", String(48), nullable=False),  # seed wording with the title label
+    Column("event_type", String(64), nullable=False),  # seed wording with the title label (64 on PostgreSQL from 0009)
     Column("code", String(8)),  # "001", "IPCA 2".."IPCA 7"
     Column("actor", String(64), nullable=False),
     Column("actor_role", String(16), nullable=False),
@@ -184,6 +189,18 @@ ingest_runs = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
     Column("counts", Text),
+)
+
+integrity_keys = Table(
+    "integrity_keys",
+    metadata,
+    # DI 40502.001G.7: one secret key per federal fiscal year for the integrity sample's draw (migration 0009).
+    # Read only through cdrflow.workflow.integrity; on PostgreSQL only through the SECURITY DEFINER function
+    # integrity_draw_hmac(year, message), which returns an HMAC and never the key. Never updated or deleted.
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("key", LargeBinary, nullable=False),
+    Column("created", DateTime(timezone=True), nullable=False),
+    CheckConstraint("length(key) >= 32", name="key_length"),
 )
 
 # ---- DI 28057.015: expedited reinstatement (EXR) cases ------------------------------------------
@@ -325,7 +342,8 @@ mpr_imports = Table(
 mpr_leie = Table(
     "mpr_leie",
     metadata,
-    # The OIG LEIE as last imported (replaced as a whole per import), in its published columns.
+    # Every OIG LEIE list imported, in its published columns; the list in force is the import named by the
+    # latest mpr_leie_versions row (append-only since migration 0009, so an earlier list can be restored).
     Column("entry_id", BigId, primary_key=True, autoincrement=True),
     Column("import_id", BigId, ForeignKey("mpr_imports.import_id"), nullable=False, index=True),
     Column("row_no", Integer, nullable=False),
@@ -347,6 +365,25 @@ mpr_leie = Table(
     Column("reindate", Date),
     Column("waiverdate", Date),
     Column("wvrstate", String(2)),
+)
+
+mpr_leie_versions = Table(
+    "mpr_leie_versions",
+    metadata,
+    # Append-only (migration 0009): which imported LEIE list is in force, since when, and who put it there.
+    # IMPORT: a new list; RESTORE: an earlier import put back. A list much smaller than the one in force is
+    # stored only when confirmed with a reason (PM 00215.001D.2; docs/interpretations.md#leie-replacement).
+    Column("version_id", BigId, primary_key=True, autoincrement=True),
+    Column("import_id", BigId, ForeignKey("mpr_imports.import_id"), nullable=False),
+    Column("action", String(8), nullable=False),  # IMPORT | RESTORE
+    Column("entries", Integer, nullable=False),
+    Column("previous_import_id", BigId),  # the list in force before (null: none)
+    Column("previous_entries", Integer),
+    Column("confirmed_smaller", Boolean, nullable=False),
+    Column("reason", Text),
+    Column("actor", String(64), nullable=False),
+    Column("actor_role", String(16), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
 )
 
 mpr_checks = Table(
@@ -445,4 +482,41 @@ mpr_panel_needs = Table(
     Column("updated_by", String(64), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("dds_org_id", "specialty", "area", name="uq_mpr_panel_needs_key"),
+)
+
+# ---- guards and hash chains (migration 0007; cdrflow.dcf.guards, cdrflow.dcf.chain) ---------------
+# The event types the database accepts (exact wording with the title label); read-only outside migrations.
+
+event_vocabulary = Table(
+    "event_vocabulary",
+    metadata,
+    Column("event_type", String(64), primary_key=True),  # e.g. "T2 DEFER CDR"
+    Column("title", String(5), nullable=False),  # T2 | T2/16 | T16: the case's title the label names
+    Column("what", String(58), nullable=False),
+    Column("needs_case", Boolean, nullable=False),  # an existing case with the event's SSN and title
+    Column("after_flip", Boolean, nullable=False),  # may be posted for an integrity-flipped case (G.7)
+)
+
+# One head per hash chain (a chained table): how many links, the last row_hash. Moves only forward.
+dcf_chain = Table(
+    "dcf_chain",
+    metadata,
+    Column("chain", String(24), primary_key=True),  # events | exr_findings | mpr_checks
+    Column("seq", BigInteger, nullable=False),
+    Column("head_hash", String(64), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# Append-only: link ``seq`` of a chain names one row and hashes it with the link before (cdrflow.dcf.chain).
+dcf_chain_links = Table(
+    "dcf_chain_links",
+    metadata,
+    Column("chain", String(24), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("row_id", BigInteger, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("row_hash", String(64), nullable=False),
+    # PostgreSQL: unique. SQLite (a table without rowid): only an index, so that REPLACE can conflict on nothing
+    # but (chain, seq), which a trigger checks (migration 0007); dcf verify reports a row linked twice.
+    Index("ix_dcf_chain_links_chain", "chain", "row_id"),
 )

@@ -18,6 +18,7 @@ import orjson
 from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 
+from . import chain as _chain
 from .schema import beneficiaries, cases, documents, events
 
 ROLES: dict[str, str] = {
@@ -132,7 +133,7 @@ def event(
 def _guard(exc: Exception) -> StoreError:
     orig = getattr(exc, "orig", None)
     msg = str(orig) if orig is not None else str(exc)
-    if "DI 40502.001G.7" in msg or "append-only" in msg:
+    if "DI 40502.001G.7" in msg or "append-only" in msg or "DCF guard" in msg:
         return GuardError(msg.splitlines()[0])
     return StoreError(msg.splitlines()[0])
 
@@ -143,6 +144,7 @@ class Tx:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.pg = conn.dialect.name == "postgresql"
+        self._unsealed: dict[str, list[int]] = {}  # chained table -> ids inserted in this transaction
 
     # ---- events ---------------------------------------------------------------------------
     def existing_keys(self, keys: Iterable[str], table: Any = events) -> set[str]:
@@ -172,14 +174,63 @@ class Tx:
         """The batch insert of every bulk path: COPY on PostgreSQL, one driver ``executemany`` on SQLite.
 
         Database errors (the guards' included) come back as :class:`StoreError` / :class:`GuardError`.
+        Rows of a chained table (``events``, ``exr_findings``, ``mpr_checks``) are linked to their hash
+        chain when the transaction commits (:meth:`seal`).
         """
         try:
-            if self.pg:
+            if table.name in _chain.CHAINS:
+                self._insert_chained(table, columns, rows)
+            elif self.pg:
                 self._copy(table, columns, rows)
             else:
                 self._insert_many(table, columns, rows)
         except DBAPIError as exc:
             raise _guard(exc) from exc
+
+    def insert_chained(self, table: Any, rows: Sequence[dict[str, Any]]) -> list[int]:
+        """Insert rows of a chained table (all with the same keys); returns their ids, in order."""
+        if not rows:
+            return []
+        before = len(self._unsealed.get(table.name, []))
+        self.insert_rows(table, list(rows[0]), rows)
+        return self._unsealed[table.name][before:]
+
+    def _insert_chained(self, table: Any, columns: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+        """Insert and note the new ids for the seal: ids drawn first on PostgreSQL (COPY returns none);
+        on SQLite one executemany under the write lock gives consecutive rowids ending at last_insert_rowid()."""
+        id_col = _chain.CHAINS[table.name]
+        n = len(rows)
+        if self.pg:
+            ids = self._next_ids(table.name, id_col, n)
+            with_ids = [{**r, id_col: i} for r, i in zip(rows, ids, strict=True)]
+            self._copy(table, [id_col, *(c for c in columns if c != id_col)], with_ids)
+        else:
+            self._insert_many(table, columns, rows)
+            last = int(self.conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one())
+            ids = list(range(last - n + 1, last + 1))
+        self._unsealed.setdefault(table.name, []).extend(ids)
+
+    def _next_ids(self, table: str, id_col: str, n: int) -> list[int]:
+        cache = self.conn.info.setdefault("cdrflow_sequences", {})
+        seq = cache.get(table)
+        if seq is None:
+            seq = self.conn.exec_driver_sql("SELECT pg_get_serial_sequence(%s, %s)", (table, id_col)).scalar_one()
+            cache[table] = seq
+        return [int(r[0]) for r in self.conn.exec_driver_sql(
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", (seq, n))]
+
+    def seal(self) -> int:
+        """Link this transaction's new rows to their hash chains (``Store.tx`` calls it just before commit)."""
+        if not self._unsealed:
+            return 0
+        try:
+            added = _chain.seal(self.conn, self._unsealed)
+        except DBAPIError as exc:
+            raise _guard(exc) from exc
+        except RuntimeError as exc:  # a DCF without its chain heads (not migrated), or rows gone before the seal
+            raise StoreError(str(exc)) from exc
+        self._unsealed = {}
+        return added
 
     def _processors(self, table: Any, columns: Sequence[str]) -> list[Any]:
         key = (self.conn.dialect.name, table.name, tuple(columns))
@@ -280,12 +331,16 @@ class Tx:
             current = self.case(case_id)
             who = ""
             if current is not None:
+                # Who acted last, and when; not what: the system's actions after a reviewer's input (the
+                # integrity sampler's flip) must not reach the reviewer who lost the race (DI 40502.001G.7,
+                # "essentially invisible to the PC reviewer"; docs/interpretations.md#flip-visibility).
                 last = self.conn.execute(
-                    select(events.c.actor, events.c.actor_role, events.c.event_type, events.c.recorded_at)
-                    .where(events.c.case_id == case_id).order_by(events.c.event_id.desc()).limit(1)
+                    select(events.c.actor, events.c.actor_role, events.c.recorded_at)
+                    .where(events.c.case_id == case_id, events.c.actor_role != "SYSTEM")
+                    .order_by(events.c.event_id.desc()).limit(1)
                 ).first()
                 if last is not None:
-                    who = f"; last change: {last.event_type} by {last.actor}:{last.actor_role} at {last.recorded_at}"
+                    who = f"; last changed by {last.actor}:{last.actor_role} at {last.recorded_at}"
             raise ConflictError(
                 f"case {case_id} changed since you read it (you read version {expected_version}, it is now "
                 f"{current['version'] if current else 'gone'}){who}. Reload the case and try again."
@@ -342,7 +397,9 @@ class Store:
     @contextmanager
     def tx(self) -> Iterator[Tx]:
         with self.engine.begin() as conn:
-            yield Tx(conn)
+            tx = Tx(conn)
+            yield tx
+            tx.seal()  # last, so the chain heads are locked for the shortest time, after every other lock
 
     @contextmanager
     def read(self) -> Iterator[Tx]:

@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import InputError, PolicyError
+from .jsonlines import read_line
 from .parameters import ParameterValue
 from .tables import Hit
 
@@ -120,21 +121,32 @@ class Registry:
     def __iter__(self) -> Iterator[Calc[Any, Any]]:
         return iter(sorted(self.calcs.values(), key=lambda c: c.name))
 
-    def run_lines(self, name: str, lines: Iterable[str]) -> Iterator[dict[str, Any]]:
-        """JSON Lines in, one answer per non-blank line out, in order; bad lines answer ``{"error": ...}``."""
+    def run_lines(self, name: str, lines: Iterable[str | bytes]) -> Iterator[dict[str, Any]]:
+        """JSON Lines in (text or bytes), one answer per non-blank line out, in order.
+
+        A line that cannot be answered answers ``{"error": "line N: ..."}`` and the next line is read:
+        bytes that are not UTF-8, JSON that does not parse, a number too long or nesting too deep to read
+        (:func:`~cdrflow.engine.jsonlines.read_line`), an input the calc refuses, and any other failure
+        of the calc on that line (named, so it can be reported). No line stops the stream.
+        """
         calc = self[name]
         for lineno, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            try:
-                payload = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield {"error": f"line {lineno}: (input): not valid JSON: {exc.msg}"}
+            payload, problem = read_line(line)
+            if problem is not None:
+                yield {"error": f"line {lineno}: (input): {problem}"}
                 continue
             try:
                 yield calc.run(payload)
             except (InputError, PolicyError) as exc:
                 yield {"error": f"line {lineno}: {exc}"}
+            except RecursionError:
+                yield {"error": f"line {lineno}: (input): nested too deeply to answer"}
+            except Exception as exc:  # the stream answers every line: a failure is this line's answer
+                text = str(exc).strip().splitlines()
+                yield {"error": f"line {lineno}: could not be answered ({type(exc).__name__}"
+                                + (f": {text[0][:200]}" if text else "") + ")"}
 
 
 def calc(

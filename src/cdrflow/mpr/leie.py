@@ -33,6 +33,9 @@ from typing import Any, Final
 
 import polars as pl
 
+from cdrflow.dcf.limits import LINE_CONTROL, sizes
+from cdrflow.dcf.schema import mpr_leie
+
 LEIE_COLUMNS: Final = (
     "LASTNAME", "FIRSTNAME", "MIDNAME", "BUSNAME", "GENERAL", "SPECIALTY", "UPIN", "NPI", "DOB",
     "ADDRESS", "CITY", "STATE", "ZIP", "EXCLTYPE", "EXCLDATE", "REINDATE", "WAIVERDATE", "WVRSTATE",
@@ -48,12 +51,18 @@ ROW: Final = "ROW"
 LINE: Final = "LINE"
 """The file line on which a row ends (raw frames only; rows and lines differ when a cell holds a line break)."""
 DEFAULT_CHUNK_ROWS: Final = 50_000
+FIELD_LIMIT: Final = 1 << 20
+"""The longest cell the CSV reader takes (characters); a longer one rejects its row, not the file."""
 
 _LEIE_DATES: Final = ("DOB", "EXCLDATE", "REINDATE", "WAIVERDATE")
 LEIE_SCHEMA: Final[dict[str, pl.DataType]] = {
     ROW: pl.Int64(), **{c: pl.Date() if c in _LEIE_DATES else pl.String() for c in LEIE_COLUMNS},
 }
 """The typed LEIE frame: text stripped (empty is null), NPI null for none, the four dates as dates."""
+LEIE_SIZES: Final[dict[str, tuple[int, str]]] = {
+    c: (n, f"mpr_leie.{c.lower()}") for c in LEIE_COLUMNS if c not in _LEIE_DATES
+    for n in [sizes(mpr_leie).get(c.lower())] if n is not None}
+"""Characters the DCF keeps per text column (``mpr_leie``'s ``String(n)``): a longer cell is a reject."""
 
 _DIGITS8 = r"^\d{8}$"
 _DIGITS10 = r"^\d{10}$"
@@ -134,12 +143,15 @@ def raw_chunks(
 
     ``columns_of`` receives the header cells and returns the column names (or raises
     :class:`FormatError`). A row with another number of fields than the header is a reject on
-    field ``_row``. Bytes that are not valid in ``encoding`` become U+FFFD, which the column
-    checks reject (:func:`text_checks`), so a bad byte costs its row, not the file.
+    field ``_row``, and so is a row the parser cannot split (a cell longer than
+    :data:`FIELD_LIMIT` characters). Bytes that are not valid in ``encoding`` become U+FFFD, which
+    the column checks reject (:func:`text_checks`), so a bad byte costs its row, not the file.
     """
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1")
     path = Path(path)
+    if csv.field_size_limit() < FIELD_LIMIT:
+        csv.field_size_limit(FIELD_LIMIT)
     with path.open(encoding=encoding, errors="replace", newline="") as fh:
         reader = csv.reader(fh)
         try:
@@ -155,21 +167,29 @@ def raw_chunks(
             lines: list[int] = []
             cells: list[list[str]] = [[] for _ in columns]
             rejects: list[Reject] = []
-            for record in reader:
-                if not record:
-                    continue  # a blank line is not a row
-                row += 1
-                if len(record) != n:
-                    raw = dict(zip(columns, record, strict=False))
-                    if len(record) > n:
-                        raw["_extra"] = ",".join(record[n:])
-                    rejects.append(Reject(row, reader.line_num, "_row",
-                                          f"{len(record)} fields; the header has {n}", raw))
+            while True:
+                try:
+                    record = next(reader)
+                except StopIteration:
+                    break
+                except csv.Error as exc:  # e.g. a cell beyond FIELD_LIMIT; the parser resumes at the next line
+                    row += 1
+                    rejects.append(Reject(row, reader.line_num, "_row", f"the row cannot be read: {exc}", {}))
                 else:
-                    rows.append(row)
-                    lines.append(reader.line_num)
-                    for values, cell in zip(cells, record, strict=True):
-                        values.append(cell)
+                    if not record:
+                        continue  # a blank line is not a row
+                    row += 1
+                    if len(record) != n:
+                        raw = dict(zip(columns, record, strict=False))
+                        if len(record) > n:
+                            raw["_extra"] = ",".join(record[n:])
+                        rejects.append(Reject(row, reader.line_num, "_row",
+                                              f"{len(record)} fields; the header has {n}", raw))
+                    else:
+                        rows.append(row)
+                        lines.append(reader.line_num)
+                        for values, cell in zip(cells, record, strict=True):
+                            values.append(cell)
                 if len(rows) + len(rejects) >= chunk_rows:
                     yield _raw_chunk(columns, rows, lines, cells, rejects)
                     rows, lines, cells, rejects = [], [], [[] for _ in columns], []
@@ -233,14 +253,28 @@ def _quoted(c: str) -> pl.Expr:
 
 
 def text_checks(columns: Sequence[str]) -> list[Check]:
-    """No cell may hold a line break (an unclosed quote swallows lines) or a byte the encoding lacks."""
+    """No cell may hold a line break (an unclosed quote swallows lines), another control character (NUL,
+    tab, ...: the DCF's one-line columns take none, :mod:`cdrflow.dcf.limits`) or a byte the encoding
+    lacks."""
     checks: list[Check] = []
     for c in columns:
         checks.append((c, pl.col(c).str.contains(r"[\r\n]"),
                        pl.lit("holds a line break (an unclosed quote?)")))
+        checks.append((c, pl.col(c).str.contains(LINE_CONTROL),
+                       pl.lit("holds a control character (NUL, tab or another), which the DCF does not store")))
         checks.append((c, pl.col(c).str.contains("\ufffd", literal=True),
                        pl.lit("holds bytes that are not valid text in the file's encoding")))
     return checks
+
+
+def size_checks(max_chars: Mapping[str, tuple[int, str]]) -> list[Check]:
+    """No cell may hold more characters than the DCF's column keeps (``max_chars``: column -> (n,
+    "table.column"), from the schema's ``String(n)``). Listed after a column's own checks, so a code
+    that is simply wrong (a state of three letters) is rejected for its pattern."""
+    return [(c, pl.col(c).str.len_chars() > n,
+             pl.concat_str(pl.lit("is "), pl.col(c).str.len_chars().cast(pl.String),
+                           pl.lit(f" characters long; the DCF holds at most {n} ({where})")))
+            for c, (n, where) in max_chars.items()]
 
 
 def required(c: str, what: str = "is required") -> Check:
@@ -358,6 +392,7 @@ def _leie_checks() -> list[Check]:
          pl.concat_str(pl.lit("a waiver state ("), wstate, pl.lit(") is given without a waiver date"))),
         ("WVRSTATE", waiver.is_not_null() & wstate.is_null(),
          pl.concat_str(pl.lit("a waiver date ("), pl.col("WAIVERDATE"), pl.lit(") is given without its state"))),
+        *size_checks(LEIE_SIZES),
     ]
 
 

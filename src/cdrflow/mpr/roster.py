@@ -37,6 +37,9 @@ from typing import Final, Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from cdrflow.dcf.limits import sizes
+from cdrflow.dcf.schema import mpr_licenses
+
 from .leie import (
     DEFAULT_CHUNK_ROWS,
     LINE,
@@ -55,6 +58,7 @@ from .leie import (
     pattern,
     raw_chunks,
     required,
+    size_checks,
     text_checks,
 )
 
@@ -72,6 +76,13 @@ ROSTER_SCHEMA: Final[dict[str, pl.DataType]] = {
 }
 """The typed roster frame, columns in the documented order."""
 _ISO = r"^\d{4}-\d{2}-\d{2}$"
+STORED_AS: Final = {"STATE": "state", "LICENSE_NUMBER": "number", "LAST_NAME": "last_name",
+                    "FIRST_NAME": "first_name", "MIDDLE_NAME": "middle_name", "NPI": "npi",
+                    "PROFESSION": "profession", "STATUS": "status", "CITY": "city", "ZIP": "zip"}
+"""The ``mpr_licenses`` column each text column of the roster is stored in."""
+ROSTER_SIZES: Final[dict[str, tuple[int, str]]] = {c: (sizes(mpr_licenses)[col], f"mpr_licenses.{col}")
+                                                   for c, col in STORED_AS.items()}
+"""Characters the DCF keeps per text column (``mpr_licenses``' ``String(n)``): a longer cell is a reject."""
 
 
 class License(BaseModel):
@@ -117,6 +128,7 @@ def _checks() -> list[Check]:
         ("ISSUED", _iso("ISSUED") > _iso("EXPIRES"),
          pl.concat_str(pl.lit("issued "), pl.col("ISSUED"), pl.lit(" after it expires "), pl.col("EXPIRES"))),
         pattern("ZIP", r"^\d{5}(-?\d{4})?$", "a ZIP code is 5 or 9 digits"),
+        *size_checks(ROSTER_SIZES),
     ]
 
 

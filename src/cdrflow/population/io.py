@@ -18,8 +18,8 @@ hold both paths to the same result).
 
 from __future__ import annotations
 
+import csv
 import gc
-import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,6 +28,9 @@ from typing import Any
 import polars as pl
 from pydantic import ValidationError
 
+from cdrflow.dcf.limits import LINE_CONTROL
+from cdrflow.safeio import atomic, jsonl_line
+
 from .model import (
     BOOL_TRUE,
     COLUMNS,
@@ -35,6 +38,7 @@ from .model import (
     FIRST_EARNINGS_YEAR,
     NONBLANK,
     PATTERNS,
+    REPLACEMENT,
     REQUIRED,
     SPEC_BY_NAME,
     SPECS,
@@ -84,23 +88,87 @@ def _as_text(df: pl.DataFrame, path: Path) -> pl.DataFrame:
     return df.select(exprs)
 
 
-def _read_raw(path: Path) -> pl.DataFrame:
+FIELD_LIMIT = 1 << 20
+"""The longest CSV cell read (characters); a longer one rejects its row, not the file."""
+_LINE = "__line"
+
+
+def _read_csv(path: Path) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    """A CSV file as text columns plus ``__row`` and ``__line`` (the file line the row ends on), and the
+    rows that could not be split into the header's cells: another number of fields, or a cell longer
+    than :data:`FIELD_LIMIT`. Python's C ``csv`` parser counts each row's fields (a Polars scan would
+    pad a short row or refuse the whole file for a long one). Bytes that are not UTF-8 become U+FFFD,
+    which the column checks reject, so a bad byte costs its row."""
+    if csv.field_size_limit() < FIELD_LIMIT:
+        csv.field_size_limit(FIELD_LIMIT)
+    early: list[dict[str, Any]] = []
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        reader = csv.reader(fh)
+        try:
+            header = next(reader, None)
+            while header == []:
+                header = next(reader, None)
+        except csv.Error as exc:
+            raise ValueError(f"{path.name}: line {reader.line_num}: the header cannot be read: {exc}") from None
+        if header is None:
+            raise ValueError(f"{path.name}: the file is empty (no header row)")
+        repeated = sorted({h for h in header if header.count(h) > 1})
+        if repeated:
+            raise ValueError(f"{path.name}: repeated columns: {', '.join(repeated)}")
+        n = len(header)
+        cells: list[list[str]] = [[] for _ in header]
+        rows: list[int] = []
+        lines: list[int] = []
+        row = 0
+        while True:
+            try:
+                record = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:  # the parser resumes at the next line
+                row += 1
+                early.append({"row": row, "line": reader.line_num, "ssn": None, "field": "_row",
+                              "reason": f"the row cannot be read: {exc}", "record": {}})
+                continue
+            if not record:
+                continue  # a blank line is not a row
+            row += 1
+            if len(record) != n:
+                raw = dict(zip(header, record, strict=False))
+                if len(record) > n:
+                    raw["_extra"] = ",".join(record[n:])
+                early.append({"row": row, "line": reader.line_num, "ssn": raw.get("ssn") or None, "field": "_row",
+                              "reason": f"{len(record)} fields; the header has {n}", "record": raw})
+                continue
+            rows.append(row)
+            lines.append(reader.line_num)
+            for values, cell in zip(cells, record, strict=True):
+                values.append(cell)
+    schema: dict[str, pl.DataType] = {_ROW: pl.Int64(), _LINE: pl.Int64(), **{h: pl.String() for h in header}}
+    df = pl.DataFrame({_ROW: rows, _LINE: lines, **dict(zip(header, cells, strict=True))}, schema=schema)
+    return df, early
+
+
+def _read_raw(path: Path) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
+    """The file as text columns (empty is null) with ``__row`` (and ``__line`` for CSV), and the rows
+    rejected while reading (CSV rows that do not split into the header's cells)."""
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise ValueError(f"{path.name}: unsupported file suffix {path.suffix!r}; use .csv or .parquet")
+    early: list[dict[str, Any]] = []
     try:
         if suffix == ".csv":
-            df = pl.read_csv(path, infer_schema=False, encoding="utf8")
-            if df.columns and df.columns[0].startswith("\ufeff"):
-                df = df.rename({df.columns[0]: df.columns[0].lstrip("\ufeff")})
+            df, early = _read_csv(path)
         else:
             df = pl.read_parquet(path)
     except pl.exceptions.NoDataError:
         raise ValueError(f"{path.name}: the file is empty (no header row)") from None
     except (pl.exceptions.PolarsError, OSError) as exc:
-        raise ValueError(f"{path.name}: cannot read the file: {exc}") from exc
-    df = _as_text(df, path)
-    return df.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in df.columns)
+        raise ValueError(f"{path.name}: cannot read the file: {str(exc).strip().splitlines()[0]}") from exc
+    if suffix != ".csv":
+        df = _as_text(df, path).select(pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(_ROW), pl.all())
+    data = [c for c in df.columns if c not in (_ROW, _LINE)]
+    return df.with_columns(pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in data), early
 
 
 def _check_columns(columns: list[str], path: Path) -> None:
@@ -135,10 +203,11 @@ def _value_ok(s: Spec) -> pl.Expr:
     c = pl.col(s.name)
     length_ok = c.str.len_chars() <= s.max_len if s.max_len is not None else pl.lit(True)
     if s.kind in ("text", "code"):
+        chars_ok = ~c.str.contains(LINE_CONTROL) & ~c.str.contains(REPLACEMENT, literal=True)
         if s.pattern is None:
-            ok = c.str.contains(NONBLANK) & length_ok
+            ok = c.str.contains(NONBLANK) & length_ok & chars_ok
         else:
-            ok = _matches(c, s.pattern) & length_ok
+            ok = _matches(c, s.pattern) & length_ok & chars_ok
         if s.name == "ssn":
             area, group, serial = c.str.slice(0, 3), c.str.slice(3, 2), c.str.slice(5, 4)
             ok = ok & ~area.is_in(["000", "666"]) & ~area.str.starts_with("9") & (group != "00") & (serial != "0000")
@@ -326,20 +395,20 @@ def read_population(path: Path, *, full_validation: bool = False) -> tuple[list[
 
     A valid row has every column of :data:`COLUMNS` with Python values (``datetime.date``,
     ``bool``, ``int``, ``float``, ``decimal.Decimal``, ``str`` or ``None``). A reject is
-    ``{"row": n, "ssn": raw ssn or None, "field": column or "_row", "reason": text, "record": {column: text}}``
-    with ``n`` the 1-based data row (the header is not counted). Raises ``ValueError`` for an
-    unsupported suffix, an unreadable file, or unknown/missing required columns.
+    ``{"row": n, "line": l, "ssn": raw ssn or None, "field": column or "_row", "reason": text,
+    "record": {column: text}}`` with ``n`` the 1-based data row (the header is not counted) and ``l``
+    the CSV file line the row ends on (None for Parquet). A CSV row with another number of fields
+    than the header (or a cell longer than :data:`FIELD_LIMIT`) is a reject on ``_row``. Raises
+    ``ValueError`` for an unsupported suffix, an unreadable file, or unknown/missing required columns.
     """
     path = Path(path)
-    df = _read_raw(path)
-    _check_columns(df.columns, path)
-    raw_columns = df.columns
+    df, early = _read_raw(path)
+    raw_columns = [c for c in df.columns if c not in (_ROW, _LINE)]
+    _check_columns(raw_columns, path)
+    lines: dict[int, int] = dict(zip(df[_ROW].to_list(), df[_LINE].to_list(), strict=True)) if _LINE in df.columns \
+        else {}
     df = df.with_columns(pl.lit(None, dtype=pl.String).alias(c) for c in COLUMNS if c not in raw_columns)
-    df = df.select(
-        pl.int_range(1, pl.len() + 1, dtype=pl.Int64).alias(_ROW),
-        *raw_columns,
-        *(c for c in COLUMNS if c not in raw_columns),
-    )
+    df = df.select(_ROW, *raw_columns, *(c for c in COLUMNS if c not in raw_columns))
     if full_validation:
         valid, rejects = _read_full(df)
     else:
@@ -347,14 +416,18 @@ def read_population(path: Path, *, full_validation: bool = False) -> tuple[list[
     if len(raw_columns) != len(COLUMNS):  # records show the file's own columns only
         for rej in rejects:
             rej["record"] = {c: rej["record"][c] for c in raw_columns}
-    return valid, rejects
+    placed = [{"row": r["row"], "line": lines.get(r["row"]), **{k: v for k, v in r.items() if k != "row"}}
+              for r in rejects]
+    if early:
+        placed = sorted([*placed, *early], key=lambda r: r["row"])
+    return valid, placed
 
 
 def write_rejects(rejects: Iterable[Mapping[str, Any]], path: Path) -> int:
     """Write rejects as JSON Lines (one object per line, UTF-8); returns how many were written."""
     n = 0
-    with Path(path).open("w", encoding="utf-8") as fh:
+    with atomic(Path(path)) as fh:  # owner-only, renamed into place when complete
         for rej in rejects:
-            fh.write(json.dumps(dict(rej), ensure_ascii=False) + "\n")
+            fh.write(jsonl_line(dict(rej)) + "\n")
             n += 1
     return n

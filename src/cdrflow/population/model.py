@@ -23,7 +23,9 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from sqlalchemy import String
 
+from cdrflow.dcf.limits import characters_problem, limit
 from cdrflow.dcf.schema import beneficiaries as _table
 
 Title = Literal["T2", "T2/16", "T16"]
@@ -88,8 +90,9 @@ class FieldError(ValueError):
 
 
 def _max_len(name: str) -> int | None:
-    length = getattr(_table.c[name].type, "length", None)
-    return int(length) if length is not None else None
+    """The DCF's ``String(n)`` of the column (:mod:`cdrflow.dcf.limits`), None for other types."""
+    column = _table.c[name]
+    return limit(column).max_chars if isinstance(column.type, String) else None
 
 
 def _spec(name: str, kind: Kind, pattern: str | None = None, choices: tuple[str, ...] = ()) -> Spec:
@@ -165,9 +168,18 @@ def _pattern_error(spec: Spec, v: object) -> ValueError:
     return ValueError(f"{spec.name} must be {PATTERNS[spec.pattern][1]}, got {v!r}")
 
 
+REPLACEMENT = "\ufffd"
+"""U+FFFD: what a CSV reader puts for bytes that are not UTF-8; a text value holding it is rejected."""
+
+
 def _check_text(spec: Spec, v: object) -> str:
     if not isinstance(v, str):
         raise ValueError(f"{spec.name} must be text, got {type(v).__name__} {v!r}")
+    why = characters_problem(v, single_line=True)  # NUL, control characters: what the DCF's columns take
+    if why is not None:
+        raise ValueError(f"{spec.name} {why}")
+    if REPLACEMENT in v:
+        raise ValueError(f"{spec.name} holds U+FFFD, the mark of bytes that were not valid UTF-8 in the file")
     if spec.pattern is not None and not _COMPILED[spec.pattern].fullmatch(v):
         raise _pattern_error(spec, v)
     if spec.pattern is None and not _NONBLANK.search(v):

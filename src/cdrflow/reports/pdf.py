@@ -42,8 +42,10 @@ def html_to_pdf(html: str, output: Path, *, paper: str = "Letter") -> Path:
             try:
                 page = browser.new_page()
                 page.goto(page_file.as_uri())
-                page.pdf(path=str(output), format=paper, print_background=True,
-                         margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
+                data = page.pdf(format=paper, print_background=True,
+                                margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
             finally:
                 browser.close()
-    return output
+    from cdrflow.safeio import write_bytes
+
+    return write_bytes(output, data)  # owner-only, renamed into place

@@ -35,6 +35,7 @@ from cdrflow.dcf.store import SELECTION, Store, Tx, dumps, now
 from cdrflow.engine.months import Month
 from cdrflow.forms.scanlines import LAYOUTS, Sfic, b8_score
 from cdrflow.policy.mailer.source import param
+from cdrflow.safeio import atomic
 
 from . import common as c
 
@@ -191,9 +192,8 @@ def write_print_file(store: Store, as_of: dt.date, path: Path) -> int:
     """
     sent = (events.c.event_type.like("% INITIAL MAILER SENT") | events.c.event_type.like("% SECOND MAILER SENT"))
     initial = events.alias("initial")  # the selection event records the PC's basis (pc_basis)
-    path.parent.mkdir(parents=True, exist_ok=True)
     n = 0
-    with store.read() as tx, path.open("w", encoding="utf-8") as out:
+    with store.read() as tx, atomic(path) as out:  # owner-only, renamed into place when complete
         rows = tx.conn.execute(
             select(cases, beneficiaries, events.c.event_type.label("_sent"), initial.c.detail.label("_initial"))
             .join(cases, cases.c.case_id == events.c.case_id)

@@ -322,7 +322,7 @@ def _record(tx: Tx, case: dict[str, Any], actor: Actor, rows: Sequence[dict[str,
         who = f"; last finding: {last.step} by {last.actor}:{last.actor_role} at {last.at}" if last else ""
         raise ConflictError(f"EXR case {case['case_id']} changed since you read it (you read version "
                             f"{case['version']}, it is now {now_at}){who}. Reload the case and try again.")
-    tx.conn.execute(insert(exr_findings), [
+    tx.insert_chained(exr_findings, [  # linked to the findings' hash chain at commit (cdrflow.dcf.chain)
         {"case_id": case["case_id"], "step": r["step"], "month": r.get("month"), "payload": dumps(r["payload"]),
          "development_complete": development_complete, "case_version": case["version"], "actor": actor.name,
          "actor_role": actor.role,

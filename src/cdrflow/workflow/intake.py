@@ -17,6 +17,14 @@ Every record ends up processed, skipped as already ingested, or in the reject fi
 field and reason: ``read = processed + skipped + rejected``. A chunk is one transaction, and every
 change carries an idempotency key derived from the record's content, so ingesting a file twice, or
 rerunning after a crash, adds nothing.
+
+No record is lost to a bad neighbour (docs/interpretations.md §71, §72): a record that cannot be
+read (:func:`cdrflow.batch.files.iter_raw`) or holds a value the DCF cannot store
+(:mod:`cdrflow.dcf.limits`, checked before any write) is rejected on its own; a second record of a
+mailer in the file is rejected as a duplicate (the first valid one wins); a chunk the database still
+refuses is redone one record per transaction. The file is held by this run
+(:mod:`cdrflow.workflow.runs`), and a file already ingested under another receipt date is refused
+unless the operator overrides it with a reason.
 """
 
 from __future__ import annotations
@@ -32,17 +40,21 @@ from typing import Any, Literal
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import select
+from sqlalchemy import Column, select
+from sqlalchemy.exc import DBAPIError
 
 from cdrflow.batch.decide import alert_text_expr, decide_frame, policy_version
-from cdrflow.batch.files import Reject, chunks, iter_raw
+from cdrflow.batch.files import BadLine, Reject, UnreadableFile, chunks, iter_raw, open_parquet
 from cdrflow.batch.schema import MAILER_SCHEMA
-from cdrflow.dcf.schema import beneficiaries, cases, ingest_runs
-from cdrflow.dcf.store import DCDRS, WBDOC, Store, Tx, dumps, now
+from cdrflow.dcf.limits import column_problems, json_problem
+from cdrflow.dcf.schema import beneficiaries, cases
+from cdrflow.dcf.store import DCDRS, WBDOC, ConflictError, Store, StoreError, Tx, dumps
 from cdrflow.engine.calc import validation_to_input_error
 from cdrflow.policy.mailer.record import ReturnedMailer
+from cdrflow.safeio import atomic
 
 from . import common as c
+from . import runs
 from .outcomes import Effects, defer, do_cdr, pc_review
 
 QUESTIONS = ("q1a_worked", "q2_school", "q3_doctor_work", "q4_health", "q5_doctor_visits", "q6_hospitalized")
@@ -86,6 +98,27 @@ class Markers(BaseModel):
 
 MARKER_FIELDS = frozenset(Markers.model_fields) - {"mailer_id", "ssn", "signed"}
 
+STORED_AS: dict[str, Column[Any]] = {
+    "mailer_id": cases.c.case_id,
+    "ssn": cases.c.ssn,
+    "name_correction": beneficiaries.c.name,
+    "name_change": beneficiaries.c.name,  # a name: it must fit where names are kept
+    **{f"address_change.{f}": beneficiaries.c[f] for f in ("address_line", "city", "state", "zip", "country")},
+}
+"""The DCF column each one-line marker is written to (or compared with): its size and characters are
+checked before anything is written (:mod:`cdrflow.dcf.limits`, interpretations §71). Free text (the
+fraud allegation, remarks) is kept inside JSON details, which take any length."""
+
+
+def _column_problem(m: Markers) -> tuple[str, str] | None:
+    a = m.address_change
+    values: dict[str, Any] = {"mailer_id": m.mailer_id, "ssn": m.ssn, "name_correction": m.name_correction,
+                              "name_change": m.name_change}
+    if a is not None:
+        values.update({f"address_change.{f}": getattr(a, f) for f in ("address_line", "city", "state", "zip",
+                                                                         "country")})
+    return column_problems(values, STORED_AS)
+
 
 @dataclass
 class IngestResult:
@@ -93,6 +126,20 @@ class IngestResult:
     skipped: int = 0
     rejects: list[Reject] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
+    run_id: int | None = None
+    override: dict[str, Any] | None = None  # a logged --reingest override (interpretations §72)
+    closed_runs: list[int] = field(default_factory=list)  # earlier unfinished runs this one completed
+
+    def mark(self, seen: dict[str, int]) -> tuple[int, int, Counter[str], dict[str, int]]:
+        """What :meth:`undo` puts back: the result and the ids seen before a chunk's transaction."""
+        return self.skipped, len(self.rejects), Counter(self.counts), dict(seen)
+
+    def undo(self, mark: tuple[int, int, Counter[str], dict[str, int]], seen: dict[str, int]) -> None:
+        """Forget what a rolled-back transaction counted."""
+        self.skipped, n, self.counts, before = mark[0], mark[1], Counter(mark[2]), mark[3]
+        del self.rejects[n:]
+        seen.clear()
+        seen.update(before)
 
     @property
     def processed(self) -> int:
@@ -123,35 +170,100 @@ def ingest(
     chunk_size: int = 20_000,
     progress: Callable[[int], None] | None = None,
     stop_after_chunks: int | None = None,
+    reingest_reason: str | None = None,
+    operator: str | None = None,
 ) -> IngestResult:
-    """Ingest a file of returned mailers received on ``as_of`` (see the module docstring)."""
+    """Ingest a file of returned mailers received on ``as_of`` (see the module docstring).
+
+    Before anything is written: a file that cannot be read at all raises
+    :class:`~cdrflow.batch.files.UnreadableFile`; a file another process is ingesting raises
+    :class:`~cdrflow.workflow.runs.FileHeld`; a file already ingested under another receipt date
+    raises :class:`~cdrflow.workflow.runs.AlreadyIngested` unless ``reingest_reason`` is given (the
+    override is logged with the run, with ``operator``).
+    """
+    path = Path(path)
+    probe(path)
     result = IngestResult()
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
-    with store.tx() as tx:
-        inserted = tx.conn.execute(ingest_runs.insert().values(file_sha256=sha, file_name=str(path), as_of=as_of,
-                                                               started_at=now())).inserted_primary_key
-        assert inserted is not None
-        run_id = inserted[0]
-    for n, chunk in enumerate(chunks(iter_raw(path), chunk_size), start=1):
-        result.read += len(chunk)
-        with store.tx() as tx:
-            _chunk(tx, chunk, as_of, result)
-        if progress:
-            progress(len(chunk))
-        if stop_after_chunks is not None and n >= stop_after_chunks:
-            break
-    result.rejects.sort(key=lambda r: r.line)
-    with store.tx() as tx:
-        tx.conn.execute(ingest_runs.update().where(ingest_runs.c.run_id == run_id)
-                        .values(finished_at=now(), counts=json.dumps(result.as_dict(), sort_keys=True)))
+    sha = runs.file_sha256(path)
+    with runs.hold(store, path, sha):
+        run_id, override = runs.start(store, path, sha, as_of, reingest_reason=reingest_reason, operator=operator)
+        result.run_id, result.override = run_id, override
+        seen: dict[str, int] = {}
+        for n, chunk in enumerate(chunks(iter_raw(path), chunk_size), start=1):
+            result.read += len(chunk)
+            _run_chunk(store, path, sha, chunk, as_of, result, seen)
+            if progress:
+                progress(len(chunk))
+            if stop_after_chunks is not None and n >= stop_after_chunks:
+                break
+        result.rejects.sort(key=lambda r: r.line)
+        counts = result.as_dict()
+        if override is not None:
+            counts["override"] = override
+        result.closed_runs = runs.finish(store, run_id, sha, as_of, counts)
     return result
 
 
+def probe(path: Path) -> None:
+    """Raise :class:`UnreadableFile` (one line naming the file and the place) when ``path`` cannot be read
+    as a whole: not a regular file, not readable, or a Parquet file without a readable footer."""
+    if not path.is_file():
+        raise UnreadableFile(f"{path}: not a file")
+    try:
+        with path.open("rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        raise UnreadableFile(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    if path.suffix.lower() == ".parquet":
+        open_parquet(path)
+
+
 def write_rejects(rejects: list[Reject], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8") as fh:
+    """The reject file (JSON Lines), written to a temporary file and renamed, owner-only."""
+    with atomic(path) as fh:
         for r in rejects:
             fh.write(json.dumps(r.as_dict()) + "\n")
+
+
+def _idem_clash(exc: BaseException) -> bool:
+    """A unique receipt key taken by another transaction between our check and our write: a concurrent run."""
+    msg = str(exc).lower()  # a unique-constraint violation, or the append-only guard that reports the same
+    return "idem_key" in msg and any(w in msg for w in ("unique", "duplicate", "exists"))
+
+
+def _run_chunk(store: Store, path: Path, sha: str, chunk: list[tuple[int, Any]], as_of: dt.date,
+               result: IngestResult, seen: dict[str, int]) -> None:
+    """One chunk in one transaction. Should the DCF refuse the chunk's write (a value no check here
+    foresaw), the chunk is redone one record per transaction, so only the record the DCF refuses is
+    rejected (naming the DCF's reason) and its neighbours are processed. A case changed by someone
+    else meanwhile (:class:`ConflictError`) stops the run: a rerun is safe."""
+    mark = result.mark(seen)
+    try:
+        with store.tx() as tx:
+            _chunk(tx, chunk, as_of, result, seen)
+        return
+    except ConflictError:
+        raise
+    except (StoreError, DBAPIError) as exc:
+        if _idem_clash(exc):
+            raise runs.FileHeld(runs.held_message(path, sha)) from None
+        result.undo(mark, seen)
+    for item in chunk:
+        one = result.mark(seen)
+        try:
+            with store.tx() as tx:
+                _chunk(tx, [item], as_of, result, seen)
+        except ConflictError:
+            raise
+        except (StoreError, DBAPIError) as exc:
+            if _idem_clash(exc):
+                raise runs.FileHeld(runs.held_message(path, sha)) from None
+            result.undo(one, seen)
+            obj = item[1]
+            mid = obj.get("mailer_id") if isinstance(obj, dict) else None
+            why = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+            result.rejects.append(Reject(item[0], mid if isinstance(mid, str) else None, "(record)",
+                                         f"the DCF refused the record: {why}"))
 
 
 @dataclass
@@ -168,27 +280,39 @@ class _Work:
     secured: dict[str, Any] | None = None
 
 
-def _chunk(tx: Tx, chunk: list[tuple[int, Any]], as_of: dt.date, result: IngestResult) -> None:
+def _chunk(tx: Tx, chunk: list[tuple[int, Any]], as_of: dt.date, result: IngestResult,
+           seen: dict[str, int]) -> None:
+    """One chunk of records in one transaction. ``seen`` maps each mailer id a valid record of this file
+    took to that record's line (the first valid record wins; interpretations §39)."""
     parsed: list[tuple[int, dict[str, Any], Markers, str]] = []
     for line, obj in chunk:
-        if isinstance(obj, json.JSONDecodeError):
-            result.rejects.append(Reject(line, None, "(line)", f"not valid JSON: {obj.msg}"))
+        if isinstance(obj, BadLine):
+            result.rejects.append(Reject(line, None, obj.field, obj.reason))
             continue
         if not isinstance(obj, dict):
             result.rejects.append(Reject(line, None, "(line)", "expected one JSON object"))
+            continue
+        raw_mid = obj.get("mailer_id")
+        shown = raw_mid if isinstance(raw_mid, str) and len(raw_mid) <= 64 else None
+        problem = json_problem(obj)  # what the DCF could not store at all (NUL, not Unicode, 2**64, too deep)
+        if problem is not None:
+            result.rejects.append(Reject(line, shown if problem[0] != "mailer_id" else None, *problem))
             continue
         try:
             marks = Markers.model_validate(obj)
         except ValidationError as exc:
             err = validation_to_input_error(exc)
-            mid = obj.get("mailer_id")
-            result.rejects.append(Reject(line, mid if isinstance(mid, str) else None, err.field, err.message))
+            result.rejects.append(Reject(line, shown, err.field, err.message))
+            continue
+        problem = _column_problem(marks)  # sizes and characters of the columns the markers are written to
+        if problem is not None:
+            result.rejects.append(Reject(line, shown if problem[0] != "mailer_id" else None, *problem))
             continue
         # The key is the record's content and the receipt date: the same file received on the same day is
         # the same input (a rerun changes nothing); the same undeliverable coming back next month is not.
         parsed.append((line, obj, marks, f"in:{as_of}:" + record_key(obj)))
     done = tx.existing_keys([p[3] for p in parsed])
-    ids = list({p[2].mailer_id for p in parsed if p[3] not in done})
+    ids = list({p[2].mailer_id for p in parsed})
     case_rows = {r["case_id"]: dict(r) for r in tx.conn.execute(select(cases).where(cases.c.case_id.in_(ids)))
                  .mappings()} if ids else {}
     ssns = list({r["ssn"] for r in case_rows.values()})
@@ -199,32 +323,40 @@ def _chunk(tx: Tx, chunk: list[tuple[int, Any]], as_of: dt.date, result: IngestR
     evs: list[dict[str, Any]] = []
     docs: list[dict[str, Any]] = []
     to_decide: list[_Work] = []
-    seen_keys: set[str] = set()
     for line, obj, marks, key in parsed:
-        if key in done or key in seen_keys:
+        mid = marks.mailer_id
+        first = seen.get(mid)
+        if key in done:  # processed by an earlier run of this file: it holds its mailer id again
+            if first is not None and first != line:
+                result.rejects.append(Reject(line, mid, "mailer_id", f"duplicate of the record on line {first}"))
+                continue
+            seen[mid] = line
             result.skipped += 1
             continue
-        seen_keys.add(key)
-        case = case_rows.get(marks.mailer_id)
+        case = case_rows.get(mid)
         if case is None:
-            result.rejects.append(Reject(line, marks.mailer_id, "mailer_id", "no mailer case with this id in the DCF"))
+            result.rejects.append(Reject(line, mid, "mailer_id", "no mailer case with this id in the DCF"))
             continue
         if case["ssn"] != marks.ssn:
-            result.rejects.append(Reject(line, marks.mailer_id, "ssn",
+            result.rejects.append(Reject(line, mid, "ssn",
                                          f"{marks.ssn} is not the SSN the mailer is controlled under"))
-            continue
-        if case["state"] not in (c.SENT, c.UNDELIVERABLE, c.SIGNATURE_PENDING, c.NONRESPONDER, c.PC_RESENT):
-            result.rejects.append(Reject(line, marks.mailer_id, "mailer_id",
-                                         f"the case is {case['state']} and takes no returned mailer"))
             continue
         w = _Work(line, key, obj, marks, case, ben_rows[case["ssn"]])
         if _reaches_decision(marks):
             # Validate before any screening side effect, so a rejected record leaves no trace (and a rerun
             # after fixing it starts clean).
-            problem = _validate(w)
-            if problem is not None:
-                result.rejects.append(problem)
+            problem_reject = _validate(w)
+            if problem_reject is not None:
+                result.rejects.append(problem_reject)
                 continue
+        if first is not None:  # an earlier valid record of this file took the mailer (§39): one action per mailer
+            result.rejects.append(Reject(line, mid, "mailer_id", f"duplicate of the record on line {first}"))
+            continue
+        if case["state"] not in (c.SENT, c.UNDELIVERABLE, c.SIGNATURE_PENDING, c.NONRESPONDER, c.PC_RESENT):
+            result.rejects.append(Reject(line, mid, "mailer_id",
+                                         f"the case is {case['state']} and takes no returned mailer"))
+            continue
+        seen[mid] = line
         start = len(evs)
         end = _screen(w, as_of, evs, docs, ben_changed)
         if end is not None:

@@ -18,7 +18,8 @@ Who acts
 An action names an :class:`~cdrflow.dcf.store.Actor` (``--as NAME:ROLE``). ``NAME`` must be an
 active person of ``mpr_people``, whose record decides the organisation, and ``ROLE`` must be that
 person's role; otherwise :class:`AccessDenied`. The one exception is the ``SYSTEM`` role, which
-sets up organisations and people (administration, not M/PR policy) and runs the scheduled checks.
+sets up organisations and people (administration, not M/PR policy), runs the scheduled checks and
+the scheduled replacement of the national LEIE.
 
 What each level may see and change (enforced here; every refusal is an :class:`AccessDenied`
 naming who, what and why):
@@ -36,8 +37,9 @@ RO (PRC)    its region: the RO and every DDS      only RO items: RO_RELAY (D.3.a
                                                   gives "technical direction" and reviews (D.3.b); the CE
                                                   oversight itself is the DDS's (D.4.c), so a PRC does not
                                                   act on a DDS's providers, queue or flags.
-CO (MPRT)   everything                            only NATIONAL items (D.2) and the LEIE import (a national
-                                                  list).
+CO (MPRT)   everything                            only NATIONAL items (D.2) and the LEIE (a national list:
+                                                  replaced or restored only by CO or SYSTEM, a much smaller
+                                                  list only with a reason; every list kept).
 =========== ===================================== ==========================================================
 
 Nothing here decides policy: eligibility is the calc ``ce-provider-eligibility``
@@ -57,14 +59,16 @@ from typing import Any, Final
 
 import polars as pl
 from pydantic import ValidationError
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 
+from cdrflow.dcf.limits import characters_problem, column_problems, limit, text_problem
 from cdrflow.dcf.schema import (
     mpr_checks,
     mpr_flags,
     mpr_imports,
     mpr_items,
     mpr_leie,
+    mpr_leie_versions,
     mpr_licenses,
     mpr_orgs,
     mpr_panel_needs,
@@ -73,7 +77,7 @@ from cdrflow.dcf.schema import (
     mpr_review_queue,
 )
 from cdrflow.dcf.store import ROLES, Actor, ConflictError, NotFound, Store, StoreError, Tx, dumps, now
-from cdrflow.mpr.leie import LEIE_COLUMNS, LEIE_SCHEMA, ROW, Reject, read_leie
+from cdrflow.mpr.leie import FIELD_LIMIT, LEIE_COLUMNS, LEIE_SCHEMA, ROW, Reject, read_leie
 from cdrflow.mpr.matching import (
     LeieIndex,
     Location,
@@ -242,11 +246,20 @@ def _dds(tx: Tx, code: str) -> dict[str, Any]:
 
 # ---- organisation and people (A, D.2-D.4) ---------------------------------------------------------
 
+def _storable(values: dict[str, Any], columns: dict[str, Any]) -> None:
+    """Refuse, before any statement, a value its column would not take (interpretations §71)."""
+    bad = column_problems(values, columns)
+    if bad is not None:
+        raise MprError(f"{bad[0]}: {bad[1]}")
+
+
 def add_org(store: Store, actor: Actor, *, level: str, code: str, name: str, parent: str | None = None) -> int:
     """Add a CO, RO or DDS (A.1-A.3). A DDS's parent is its RO, an RO's parent is the CO. SYSTEM only."""
     level = level.upper()
     if level not in LEVELS:
         raise MprError(f"level: one of {', '.join(LEVELS)}, got {level!r}")
+    _storable({"code": code, "name": name, "parent": parent},
+              {"code": mpr_orgs.c.code, "name": mpr_orgs.c.name, "parent": mpr_orgs.c.code})
     with store.tx() as tx:
         w = who(tx, actor)
         if w.role != SYSTEM:
@@ -274,6 +287,7 @@ def add_person(store: Store, actor: Actor, *, org: str, name: str, role: str) ->
     role = role.upper()
     if role not in ROLE_LEVEL:
         raise MprError(f"role: one of {', '.join(ROLE_LEVEL)}, got {role!r}")
+    _storable({"org": org, "name": name}, {"org": mpr_orgs.c.code, "name": mpr_people.c.name})
     with store.tx() as tx:
         w = who(tx, actor)
         o = _org_by_code(tx, org)
@@ -335,17 +349,44 @@ def _split(cell: str | None) -> list[str]:
     return [p.strip() for p in (cell or "").split(";") if p.strip()]
 
 
+PROVIDER_STORED_AS: Final = {"PROVIDER_ID": "ext_id", "LAST_NAME": "last_name", "FIRST_NAME": "first_name",
+                              "MIDDLE_NAME": "middle_name", "BUSINESS_NAME": "business_name", "NPI": "npi"}
+"""The ``mpr_providers`` column each one-line cell of the provider file is stored in (the lists and the
+location go into JSON columns, which take any length)."""
+
+
+def _provider_cell_problem(raw: dict[str, str | None]) -> tuple[str, str] | None:
+    """The first cell the DCF would not take: a control character, bytes that were not UTF-8 (U+FFFD), or
+    more characters than its ``mpr_providers`` column keeps (:mod:`cdrflow.dcf.limits`)."""
+    for name, value in raw.items():
+        if value is None:
+            continue
+        if "\ufffd" in value:
+            return name, "holds bytes that are not valid UTF-8"
+        column = PROVIDER_STORED_AS.get(name)
+        why = (text_problem(value, limit(mpr_providers.c[column])) if column is not None
+               else characters_problem(value, single_line=True))
+        if why is not None:
+            return name, why
+    return None
+
+
 def read_providers(path: Path) -> tuple[list[dict[str, Any]], list[Reject], int]:
     """Read a provider CSV (layout in :func:`import_providers`): providers by PROVIDER_ID, rejects, rows read."""
     rejects: list[Reject] = []
     providers: dict[str, dict[str, Any]] = {}
     first_row: dict[str, int] = {}
     read = 0
-    with Path(path).open(encoding="utf-8-sig", newline="") as fh:
+    if csv.field_size_limit() < FIELD_LIMIT:
+        csv.field_size_limit(FIELD_LIMIT)
+    with Path(path).open(encoding="utf-8-sig", errors="replace", newline="") as fh:  # a bad byte: U+FFFD, a reject
         reader = csv.reader(fh)
-        header = next(reader, None)
-        while header == []:
+        try:
             header = next(reader, None)
+            while header == []:
+                header = next(reader, None)
+        except csv.Error as exc:
+            raise MprError(f"{Path(path).name}: line {reader.line_num}: the header cannot be read: {exc}") from None
         if header is None:
             raise MprError(f"{Path(path).name}: the file is empty (no header row)")
         header = [h.strip().upper() for h in header]
@@ -354,7 +395,15 @@ def read_providers(path: Path) -> tuple[list[dict[str, Any]], list[Reject], int]
         if missing or unknown:
             raise MprError(f"{Path(path).name}: not the provider layout: missing {', '.join(missing) or 'none'}; "
                            f"unknown {', '.join(unknown) or 'none'}")
-        for cells in reader:
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:  # e.g. a cell beyond FIELD_LIMIT; the parser resumes at the next line
+                read += 1
+                rejects.append(Reject(read, reader.line_num, "_row", f"the row cannot be read: {exc}", {}))
+                continue
             if not cells:
                 continue
             read += 1
@@ -362,6 +411,10 @@ def read_providers(path: Path) -> tuple[list[dict[str, Any]], list[Reject], int]
             if len(cells) != len(header):
                 rejects.append(Reject(read, reader.line_num, "_row", f"{len(cells)} fields; the header has "
                                       f"{len(header)}", raw))
+                continue
+            bad = _provider_cell_problem(raw)
+            if bad is not None:
+                rejects.append(Reject(read, reader.line_num, bad[0], bad[1], raw))
                 continue
             pid = raw["PROVIDER_ID"]
             if not pid:
@@ -651,18 +704,60 @@ def _link_licenses(tx: Tx, dds_id: int) -> dict[str, int]:
 _LEIE_COLS: Final = {c: c.lower() for c in LEIE_COLUMNS}
 
 
-def import_leie(store: Store, actor: Actor, path: Path, *, file_date: dt.date | None = None) -> ImportResult:
-    """Store the OIG LEIE (``docs/mpr-formats.md``), replacing the list held, with the file's date and hash.
+LEIE_ROLES: Final = frozenset({MPRT, SYSTEM})
+"""Who replaces or restores the national LEIE: the CO MPRT (D.2) or the scheduled job (SYSTEM). A DDS ensures
+its own sources against the list (D.4.c) but does not change what every other state checks against."""
+LEIE_SHRINK_PARAMETER = "leie_min_share_of_list_in_force"
 
-    The list is national: the CO MPRT, a DDS's MPRO or Administrator, or the scheduled job (SYSTEM)
-    imports it. Importing the file that is already the current list changes nothing.
+
+class LeieRefused(MprError):
+    """The new list is empty, all rejected, or much smaller than the one in force, and was not confirmed."""
+
+
+def leie_min_share(on: dt.date) -> float:
+    """The parameter :data:`LEIE_SHRINK_PARAMETER` in force on ``on`` (docs/interpretations.md#leie-replacement)."""
+    from cdrflow.policy.mpr.eligibility import parameters
+
+    return float(parameters()[LEIE_SHRINK_PARAMETER].at(on).value)
+
+
+def _require_leie_role(w: Who, what: str) -> None:
+    if w.role not in LEIE_ROLES:
+        raise AccessDenied(f"{w}: may not {what}: the LEIE is national data, replaced only by the CO MPRT or the "
+                           "scheduled job (SYSTEM); a DDS checks its own sources against it (PM 00215.001D.2, "
+                           "D.4.c)")
+
+
+def _shrink(read: int, accepted: int, in_force: int | None, share: float) -> str | None:
+    """Why the new list needs a confirmation, or None."""
+    if read == 0:
+        return "the file has no entries"
+    if accepted == 0:
+        return f"every one of its {read:,} rows was rejected"
+    if in_force and accepted < share * in_force:
+        return (f"it has {accepted:,} accepted entries, {accepted / in_force:.1%} of the {in_force:,} in force "
+                f"(less than {share:.0%}, parameter {LEIE_SHRINK_PARAMETER})")
+    return None
+
+
+def import_leie(store: Store, actor: Actor, path: Path, *, file_date: dt.date | None = None,
+                confirm_smaller: bool = False, reason: str | None = None) -> ImportResult:
+    """Store the OIG LEIE (``docs/mpr-formats.md``) as a new version of the national list, with its date and hash.
+
+    The list is national: only the CO MPRT or the scheduled job (SYSTEM) replaces it (:data:`LEIE_ROLES`).
+    An empty file, one whose rows are all rejected, or a list with fewer accepted entries than
+    :func:`leie_min_share` of the list in force is refused (:class:`LeieRefused`, nothing changes) unless
+    ``confirm_smaller`` with a ``reason``, which the version records. Every earlier list is kept
+    (:func:`leie_history`, :func:`restore_leie`). Importing the file that is already in force changes nothing.
     """
     path = Path(path)
-    sha = _sha256(path)
     with store.read() as tx:
         w = who(tx, actor)
-    if not (w.role in (SYSTEM, MPRT) or w.role in REGISTRY_ROLES):
-        raise AccessDenied(f"{w}: the LEIE is imported by the CO MPRT, a DDS MPRO or Administrator, or SYSTEM")
+    _require_leie_role(w, "replace the national LEIE")
+    reason = (reason or "").strip() or None
+    if confirm_smaller and reason is None:
+        raise MprError("--confirm-smaller needs --reason TEXT: why this smaller list is the right one (recorded)")
+    sha = _sha256(path)
     rr = read_leie(path)
     res = ImportResult(read=rr.read, accepted=rr.accepted, rejects=list(rr.rejects))
     with store.tx() as tx:
@@ -671,7 +766,12 @@ def import_leie(store: Store, actor: Actor, path: Path, *, file_date: dt.date | 
             res.counts = {"unchanged": rr.accepted}
             res.import_id = current["import_id"]
             return res
-        tx.conn.execute(delete(mpr_leie))
+        in_force = current["entries"] if current is not None else None
+        problem = _shrink(rr.read, rr.accepted, in_force, leie_min_share(dt.date.today()))
+        if problem is not None and not confirm_smaller:
+            raise LeieRefused(f"{path.name}: not stored, the list in force stays: {problem}. If this list is right, "
+                              "import it again with --confirm-smaller --reason TEXT (PM 00215.001D.2, D.4.c; "
+                              "docs/interpretations.md#leie-replacement)")
         iid = _record_import(tx, w, "LEIE", None, path, sha, {"read": rr.read, "accepted": rr.accepted,
                                                                "rejected": len(rr.rejects)}, file_date)
         cols = ["import_id", "row_no", *_LEIE_COLS.values()]
@@ -679,22 +779,81 @@ def import_leie(store: Store, actor: Actor, path: Path, *, file_date: dt.date | 
                 for r in rr.frame.iter_rows(named=True)]
         if rows:
             tx.insert_rows(mpr_leie, cols, rows)
-        res.counts = {"stored": len(rows)}
+        vid = _new_version(tx, w, iid, "IMPORT", len(rows), current, confirmed=problem is not None, reason=reason)
+        res.counts = {"stored": len(rows), "version": vid}
+        if problem is not None:
+            res.counts["confirmed_smaller"] = 1
         res.import_id = iid
     return res
 
 
+def _new_version(tx: Tx, w: Who, import_id: int, action: str, entries: int, current: dict[str, Any] | None, *,
+                 confirmed: bool, reason: str | None) -> int:
+    return int(tx.conn.execute(insert(mpr_leie_versions).values(
+        import_id=import_id, action=action, entries=entries,
+        previous_import_id=current["import_id"] if current is not None else None,
+        previous_entries=current["entries"] if current is not None else None,
+        confirmed_smaller=confirmed, reason=reason, actor=w.actor.name, actor_role=w.actor.role, at=now(),
+    ).returning(mpr_leie_versions.c.version_id)).scalar_one())
+
+
 def _current_leie_import(tx: Tx) -> dict[str, Any] | None:
-    row = tx.conn.execute(select(mpr_imports).where(mpr_imports.c.kind == "LEIE")
-                          .order_by(mpr_imports.c.import_id.desc()).limit(1)).mappings().first()
+    """The import in force (the latest version's), with ``entries`` and ``version_id``; None before any."""
+    row = tx.conn.execute(
+        select(mpr_imports, mpr_leie_versions.c.version_id, mpr_leie_versions.c.entries)
+        .join(mpr_leie_versions, mpr_leie_versions.c.import_id == mpr_imports.c.import_id)
+        .order_by(mpr_leie_versions.c.version_id.desc()).limit(1)).mappings().first()
     return dict(row) if row is not None else None
+
+
+def leie_history(store: Store) -> list[dict[str, Any]]:
+    """Every version of the national LEIE, newest first: the list (file, date, hash), who put it in force, why.
+
+    The LEIE is public data; its history is not confidential.
+    """
+    with store.read() as tx:
+        rows = [dict(r) for r in tx.conn.execute(
+            select(mpr_leie_versions, mpr_imports.c.file_name, mpr_imports.c.file_date, mpr_imports.c.file_sha256,
+                   mpr_imports.c.counts)
+            .join(mpr_imports, mpr_imports.c.import_id == mpr_leie_versions.c.import_id)
+            .order_by(mpr_leie_versions.c.version_id.desc())).mappings()]
+    for i, r in enumerate(rows):
+        r["in_force"] = i == 0
+        r["counts"] = json.loads(r["counts"]) if r["counts"] else None
+    return rows
+
+
+def restore_leie(store: Store, actor: Actor, version_id: int, *, reason: str) -> int:
+    """Put the list of an earlier version back in force (a new RESTORE version); returns its id.
+
+    CO MPRT or SYSTEM only, with a reason. The rows are those stored with that import, unchanged.
+    """
+    reason = (reason or "").strip()
+    with store.tx() as tx:
+        w = who(tx, actor)
+        _require_leie_role(w, "restore a national LEIE")
+        if not reason:
+            raise MprError("--reason TEXT: why the earlier list is put back (recorded)")
+        target = tx.conn.execute(select(mpr_leie_versions).where(mpr_leie_versions.c.version_id == version_id)) \
+            .mappings().first()
+        if target is None:
+            raise NotFound(f"no LEIE version {version_id}: `cdrflow mpr leie history` lists them")
+        current = _current_leie_import(tx)
+        if current is not None and current["import_id"] == target["import_id"]:
+            raise MprError(f"LEIE version {version_id}'s list (import {target['import_id']}) is already in force")
+        entries = int(tx.conn.execute(select(func.count()).select_from(mpr_leie)
+                                      .where(mpr_leie.c.import_id == target["import_id"])).scalar_one())
+        in_force = current["entries"] if current is not None else None
+        smaller = _shrink(entries, entries, in_force, leie_min_share(dt.date.today())) is not None
+        return _new_version(tx, w, target["import_id"], "RESTORE", entries, current, confirmed=smaller, reason=reason)
 
 
 def _leie_index(tx: Tx) -> tuple[LeieIndex, dict[str, Any]]:
     imp = _current_leie_import(tx)
     if imp is None:
         raise MprError("no LEIE imported yet: run `cdrflow mpr import leie FILE` first (PM 00215.001D.4.c)")
-    rows = tx.conn.execute(select(mpr_leie).order_by(mpr_leie.c.row_no)).mappings().all()
+    rows = tx.conn.execute(select(mpr_leie).where(mpr_leie.c.import_id == imp["import_id"])
+                           .order_by(mpr_leie.c.row_no)).mappings().all()
     data: dict[str, list[Any]] = {ROW: [r["row_no"] for r in rows]}
     for k, v in _LEIE_COLS.items():
         data[k] = [r[v] for r in rows]
@@ -752,10 +911,10 @@ def _insert_check(tx: Tx, w: Who, row: dict[str, Any], kind: str, as_of: dt.date
     key = f"{row['provider_id']}:{kind}:{as_of.isoformat()}:{_hash(inputs)}"
     if tx.conn.execute(select(mpr_checks.c.check_id).where(mpr_checks.c.idem_key == key)).first() is not None:
         return None
-    return int(tx.conn.execute(insert(mpr_checks).values(
+    return tx.insert_chained(mpr_checks, [dict(  # linked to the checks' hash chain at commit (cdrflow.dcf.chain)
         provider_id=row["provider_id"], dds_org_id=row["dds_org_id"], as_of=as_of, kind=kind,
         result=dumps(result), federal_sanction=federal_sanction, eligible=eligible, idem_key=key,
-        actor=w.actor.name, actor_role=w.actor.role, at=now()).returning(mpr_checks.c.check_id)).scalar_one())
+        actor=w.actor.name, actor_role=w.actor.role, at=now())])[0]
 
 
 def check(store: Store, actor: Actor, dds: str, as_of: dt.date) -> CheckRun:

@@ -12,10 +12,11 @@ import json
 from typing import Any, Literal
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import DBAPIError
 
-from cdrflow.dcf.schema import documents, events
-from cdrflow.dcf.store import INTEGRITY, Actor, ConflictError, Store, StoreError, Tx
+from cdrflow.dcf.schema import cases, documents, events
+from cdrflow.dcf.store import INTEGRITY, Actor, ConflictError, Store, StoreError, Tx, _guard, now
 from cdrflow.engine.calc import validation_to_input_error
 from cdrflow.engine.errors import InputError
 from cdrflow.policy.mailer.dircon import DirconInput, dircon_outcome
@@ -236,7 +237,7 @@ def decide(store: Store, case_id: str, actor: Actor, on: dt.date, *, full_cdr: b
                                   "(DI 40502.001J.3.a NOTE)")
         ipca = c.ipca(full_cdr, vr_requested)
         key = _key(case, "decide")
-        sample = draw(case_id, on)
+        sample = draw(tx, case)  # G.7: the system's keyed draw; nothing the reviewer sets enters it
         detail = {"reviewer_guide_recommendation": recommendation, "integrity": sample.as_dict(),
                   "reviewer_remarks": remarks, "reviewer_profile": g.get("profile")}
         if medical_remark is not None:
@@ -270,9 +271,25 @@ def decide(store: Store, case_id: str, actor: Actor, on: dt.date, *, full_cdr: b
         tx.append(events)
         tx.append(flip.events)
         tx.add_documents(flip.documents)
-        tx.update_case(case_id, version, **flip.case, integrity_selected=True, integrity_flipped=True)
+        _flip(tx, case_id, version, {**flip.case, "integrity_selected": True, "integrity_flipped": True})
         return {"ipca_event": ipca[0], "label": ipca[1], "outcome": "DO_CDR", "flipped": True,
                 "integrity": sample.as_dict(), "recommendation": recommendation}
+
+
+def _flip(tx: Tx, case_id: str, version: int, changes: dict[str, Any]) -> None:
+    """Set the flip in the transaction that already moved the case to ``version``, without a second version.
+
+    Every decision moves the case by one version, flipped or not, so a reviewer who loses the race (their
+    conflict message names the version) or reloads the case cannot tell a flip from the version (G.7:
+    "essentially invisible to the PC reviewer"; docs/interpretations.md#flip-visibility).
+    """
+    try:
+        hit = tx.conn.execute(update(cases).where(cases.c.case_id == case_id, cases.c.version == version)
+                              .values(**changes, updated_at=now())).rowcount
+    except DBAPIError as exc:
+        raise _guard(exc) from exc
+    if hit != 1:  # pragma: no cover - the row is locked by this transaction's own version update
+        raise ConflictError(f"case {case_id} changed since you read it. Reload the case and try again.")
 
 
 def return_to_bet_dt(store: Store, case_id: str, actor: Actor, on: dt.date, *, reason: str,
