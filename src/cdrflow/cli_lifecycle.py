@@ -613,7 +613,15 @@ def review_undeliverable(case_id: str, as_: AsOpt,
     """H.2: a hard-paper mailer returned undeliverable to the PC (IPCA 7, then 6 or a resend)."""
     from cdrflow.workflow import review
 
-    addr = json.loads(new_address) if new_address else None
+    try:
+        addr = json.loads(new_address) if new_address else None
+    except (ValueError, RecursionError) as exc:
+        err.print(f"error: --new-address: not a JSON object ({str(exc)[:200]})", markup=False)
+        raise typer.Exit(2) from None
+    if addr is not None and not isinstance(addr, dict):
+        err.print("error: --new-address: expected a JSON object with address_line, city, state, zip, country",
+                  markup=False)
+        raise typer.Exit(2)
     state = _run(lambda: review.undeliverable(_store(db), case_id, _actor(as_), _date(on, "--on"), new_address=addr,
                                               expected_version=version))
     out.print(f"{case_id}: {state}")

@@ -558,6 +558,32 @@ def test_mpr_names_on_the_command_line_are_checked_before_any_statement(store: S
     assert _count(store, mpr_orgs) == 0 and _count(store, mpr_people) == 0  # nothing written
 
 
+ACTOR_BAD: list[str] = ["x" * 65 + ":DE", "ann\x00:DE", "ann\nbob:DE", "ann\x1b[31m:DE", ":DE", "ann:", "ann:KING"]
+ADDRESS_BAD: list[tuple[str, str]] = [
+    ("{", "not a JSON object"),
+    ("[1, 2]", "expected a JSON object"),
+    ("[" * 3000 + "]" * 3000, "not a JSON object"),
+    ('{"address_line": "' + "x" * 5000 + '", "city": "Scranton", "state": "PA", "zip": "18503"}', "address_line"),
+    ('{"address_line": "1 Main St\\u0000", "city": "Scranton", "state": "PA", "zip": "18503"}', "address_line"),
+    ('{"address_line": "1 Main St", "city": "Scranton", "state": "PA", "zip": "18503", "extra": 1}', "extra"),
+]
+
+
+@pytest.mark.parametrize("actor", ACTOR_BAD)
+def test_a_typed_identity_the_dcf_cannot_store_is_one_error_line(store: Store, actor: str) -> None:
+    r = run("review", "associate", "NO-SUCH-CASE", "--as", actor, "--db", store_url(store))
+    assert r.exit_code == 2
+    one_error_line(r, "--as")
+
+
+@pytest.mark.parametrize(("address", "word"), ADDRESS_BAD)
+def test_a_new_address_the_dcf_cannot_store_is_one_error_line(store: Store, address: str, word: str) -> None:
+    r = run("review", "undeliverable", "NO-SUCH-CASE", "--as", "mo:MAILROOM", "--new-address", address,
+            "--db", store_url(store))
+    assert r.exit_code == 2
+    one_error_line(r, word)
+
+
 HOSTILE_CASES: dict[str, int] = {
     "ingest JSON Lines": len(INGEST_LINES),
     "ingest Parquet": len(PARQUET_FILE_CASES) + len(PARQUET_ROW_CASES),
@@ -569,6 +595,8 @@ HOSTILE_CASES: dict[str, int] = {
     "decide": len(DECIDE_LINES) + len(DECIDE_FILE_CASES),
     "calc --jsonl": len(CALC_LINES),
     "calc (one object)": len(CALC_ONE),
+    "--as identity": len(ACTOR_BAD),
+    "review undeliverable --new-address": len(ADDRESS_BAD),
 }
 """Hostile inputs tried per reader (each on SQLite and PostgreSQL where a store is involved)."""
 

@@ -71,8 +71,15 @@ class Actor:
         name, sep, role = text.partition(":")
         role = role.strip().upper()
         if not sep or not name.strip() or role not in ROLES:
-            raise ValueError(f"--as {text!r}: expected NAME:ROLE with ROLE one of {', '.join(ROLES)}")
-        return cls(name.strip(), role)
+            raise ValueError(f"--as {text[:80]!r}: expected NAME:ROLE with ROLE one of {', '.join(ROLES)}")
+        name = name.strip()
+        # The name is stored in every event's actor column: the same checks as any stored text (§71).
+        from cdrflow.dcf.limits import limit, text_problem
+
+        why = text_problem(name, limit(events.c.actor))
+        if why is not None:
+            raise ValueError(f"--as: the name {why}")
+        return cls(name, role)
 
     def __str__(self) -> str:
         return f"{self.name}:{self.role}"

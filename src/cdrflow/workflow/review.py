@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
-from cdrflow.dcf.schema import cases, documents, events
+from cdrflow.dcf.limits import column_problems
+from cdrflow.dcf.schema import beneficiaries, cases, documents, events
 from cdrflow.dcf.store import INTEGRITY, Actor, ConflictError, Store, StoreError, Tx, _guard, now
 from cdrflow.engine.calc import validation_to_input_error
 from cdrflow.engine.errors import InputError
@@ -387,6 +388,11 @@ def undeliverable(store: Store, case_id: str, actor: Actor, on: dt.date, *, new_
         except ValidationError as exc:
             err = validation_to_input_error(exc)
             raise ReviewError(f"new_address.{err.field}: {err.message}") from None
+        # The same size and character checks as an intake address change (interpretations §71).
+        bad = column_problems(a.model_dump(), {f: beneficiaries.c[f] for f in
+                                               ("address_line", "city", "state", "zip", "country")})
+        if bad is not None:
+            raise ReviewError(f"new_address.{bad[0]}: {bad[1]}")
         address = {**a.model_dump(), "foreign_address": a.country != "US"}
     with store.tx() as tx:
         if tx.require_case(case_id)["state"] == c.DEFERRED:
