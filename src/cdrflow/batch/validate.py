@@ -118,7 +118,7 @@ def checks() -> dict[str, pl.Expr]:
         e.is_not_null()
         & (began.is_null() | _month_ok(began))
         & (ended.is_null() | _month_ok(ended))
-        & (earn.is_null() | (~earn.is_nan() & (earn >= 0)))
+        & (earn.is_null() | (earn.is_finite() & (earn >= 0)))  # the model allows no inf or nan
         & (began.is_null() | ended.is_null() | (ended >= began))
     )
     assert set(EarningsEntry.model_fields) == {"work_began", "work_ended", "monthly_earnings"}

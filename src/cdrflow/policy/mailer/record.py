@@ -48,7 +48,7 @@ class EarningsEntry(Strict):
 
     work_began: Month | None = None
     work_ended: Month | None = None
-    monthly_earnings: Annotated[float, Field(ge=0)] | None = None
+    monthly_earnings: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
 
     @model_validator(mode="after")
     def _order(self) -> EarningsEntry:
