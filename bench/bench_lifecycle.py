@@ -57,7 +57,7 @@ from cdrflow.dcf.schema import cases
 from cdrflow.dcf.store import EVENT_COLUMNS, Store
 from cdrflow.policy.mailer.jurisdiction import use_ssn_table
 from cdrflow.population.generate import generate_frame
-from cdrflow.simulate.returns import received_on, simulate_returns, write_returns
+from cdrflow.simulate.returns import simulate_returns, write_returns
 from cdrflow.workflow.cycle import run_cycle
 from cdrflow.workflow.intake import ingest
 from cdrflow.workflow.population import load
@@ -337,7 +337,7 @@ def run_backend(backend: str, count: int, pg_url: str, seed: int, profile_dir: P
             # -- measured: intake and decisions ----------------------------------------------------
             with bar("ingest (measured)", out["returns"]) as adv, profiled(profile_dir, f"{backend}_ingest"):
                 t0 = time.perf_counter()
-                res = ingest(store, path, received_on(AS_OF), progress=adv)
+                res = ingest(store, path, AS_OF + dt.timedelta(days=45), progress=adv)  # returns 45 days after selection
                 out["ingest_s"] = time.perf_counter() - t0
             assert res.reconciles(), res.as_dict()
             out["ingest"] = res.as_dict()
