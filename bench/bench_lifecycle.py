@@ -337,7 +337,7 @@ def run_backend(backend: str, count: int, pg_url: str, seed: int, profile_dir: P
             # -- measured: intake and decisions ----------------------------------------------------
             with bar("ingest (measured)", out["returns"]) as adv, profiled(profile_dir, f"{backend}_ingest"):
                 t0 = time.perf_counter()
-                res = ingest(store, path, AS_OF + dt.timedelta(days=45), progress=adv)  # returns 45 days after selection
+                res = ingest(store, path, AS_OF + dt.timedelta(days=45), progress=adv)  # 45 days after selection
                 out["ingest_s"] = time.perf_counter() - t0
             assert res.reconciles(), res.as_dict()
             out["ingest"] = res.as_dict()
