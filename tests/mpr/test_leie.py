@@ -12,8 +12,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from cdrflow.engine.csvrows import FIELD_LIMIT
 from cdrflow.mpr.leie import (
-    FIELD_LIMIT,
     LEIE_COLUMNS,
     LEIE_SCHEMA,
     FormatError,

@@ -38,7 +38,8 @@ from cdrflow.dcf.schema import (
     mpr_providers,
 )
 from cdrflow.dcf.store import Actor, Store
-from cdrflow.mpr.leie import FIELD_LIMIT, LEIE_COLUMNS
+from cdrflow.engine.csvrows import FIELD_LIMIT
+from cdrflow.mpr.leie import LEIE_COLUMNS
 from cdrflow.mpr.roster import ROSTER_COLUMNS
 from cdrflow.population.model import COLUMNS as POPULATION_COLUMNS
 from cdrflow.workflow import common as c

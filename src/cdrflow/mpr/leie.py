@@ -24,7 +24,6 @@ Discipline (shared with :mod:`cdrflow.mpr.roster`):
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,6 +34,7 @@ import polars as pl
 
 from cdrflow.dcf.limits import LINE_CONTROL, sizes
 from cdrflow.dcf.schema import mpr_leie
+from cdrflow.engine.csvrows import csv_rows, raw_record
 
 LEIE_COLUMNS: Final = (
     "LASTNAME", "FIRSTNAME", "MIDNAME", "BUSNAME", "GENERAL", "SPECIALTY", "UPIN", "NPI", "DOB",
@@ -51,8 +51,6 @@ ROW: Final = "ROW"
 LINE: Final = "LINE"
 """The file line on which a row ends (raw frames only; rows and lines differ when a cell holds a line break)."""
 DEFAULT_CHUNK_ROWS: Final = 50_000
-FIELD_LIMIT: Final = 1 << 20
-"""The longest cell the CSV reader takes (characters); a longer one rejects its row, not the file."""
 
 _LEIE_DATES: Final = ("DOB", "EXCLDATE", "REINDATE", "WAIVERDATE")
 LEIE_SCHEMA: Final[dict[str, pl.DataType]] = {
@@ -144,58 +142,30 @@ def raw_chunks(
     ``columns_of`` receives the header cells and returns the column names (or raises
     :class:`FormatError`). A row with another number of fields than the header is a reject on
     field ``_row``, and so is a row the parser cannot split (a cell longer than
-    :data:`FIELD_LIMIT` characters). Bytes that are not valid in ``encoding`` become U+FFFD, which
-    the column checks reject (:func:`text_checks`), so a bad byte costs its row, not the file.
+    :data:`~cdrflow.engine.csvrows.FIELD_LIMIT` characters): :func:`cdrflow.engine.csvrows.csv_rows`.
+    Bytes that are not valid in ``encoding`` become U+FFFD, which the column checks reject
+    (:func:`text_checks`), so a bad byte costs its row, not the file.
     """
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1")
     path = Path(path)
-    if csv.field_size_limit() < FIELD_LIMIT:
-        csv.field_size_limit(FIELD_LIMIT)
-    with path.open(encoding=encoding, errors="replace", newline="") as fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader, None)
-            while header == []:
-                header = next(reader, None)
-            if header is None:
-                raise FormatError(f"{path.name}: the file is empty (no header row)")
-            columns = columns_of([h.strip() for h in header])
-            n = len(columns)
-            row = 0
-            rows: list[int] = []
-            lines: list[int] = []
-            cells: list[list[str]] = [[] for _ in columns]
-            rejects: list[Reject] = []
-            while True:
-                try:
-                    record = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as exc:  # e.g. a cell beyond FIELD_LIMIT; the parser resumes at the next line
-                    row += 1
-                    rejects.append(Reject(row, reader.line_num, "_row", f"the row cannot be read: {exc}", {}))
-                else:
-                    if not record:
-                        continue  # a blank line is not a row
-                    row += 1
-                    if len(record) != n:
-                        raw = dict(zip(columns, record, strict=False))
-                        if len(record) > n:
-                            raw["_extra"] = ",".join(record[n:])
-                        rejects.append(Reject(row, reader.line_num, "_row",
-                                              f"{len(record)} fields; the header has {n}", raw))
-                    else:
-                        rows.append(row)
-                        lines.append(reader.line_num)
-                        for values, cell in zip(cells, record, strict=True):
-                            values.append(cell)
-                if len(rows) + len(rejects) >= chunk_rows:
-                    yield _raw_chunk(columns, rows, lines, cells, rejects)
-                    rows, lines, cells, rejects = [], [], [[] for _ in columns], []
-        except csv.Error as exc:
-            raise FormatError(f"{path.name}: line {reader.line_num}: the CSV cannot be parsed past here: {exc}") \
-                from None
+    with csv_rows(path, FormatError, encoding=encoding) as (header, reader):
+        columns = columns_of([h.strip() for h in header])
+        rows: list[int] = []
+        lines: list[int] = []
+        cells: list[list[str]] = [[] for _ in columns]
+        rejects: list[Reject] = []
+        for r in reader:
+            if r.problem is not None:
+                rejects.append(Reject(r.row, r.line, "_row", r.problem, raw_record(columns, r.cells)))
+            else:
+                rows.append(r.row)
+                lines.append(r.line)
+                for values, cell in zip(cells, r.cells, strict=True):
+                    values.append(cell)
+            if len(rows) + len(rejects) >= chunk_rows:
+                yield _raw_chunk(columns, rows, lines, cells, rejects)
+                rows, lines, cells, rejects = [], [], [[] for _ in columns], []
         if rows or rejects:
             yield _raw_chunk(columns, rows, lines, cells, rejects)
 

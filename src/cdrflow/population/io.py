@@ -18,7 +18,6 @@ hold both paths to the same result).
 
 from __future__ import annotations
 
-import csv
 import gc
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ import polars as pl
 from pydantic import ValidationError
 
 from cdrflow.dcf.limits import LINE_CONTROL
+from cdrflow.engine.csvrows import csv_rows, raw_record
 from cdrflow.safeio import atomic, jsonl_line
 
 from .model import (
@@ -88,61 +88,30 @@ def _as_text(df: pl.DataFrame, path: Path) -> pl.DataFrame:
     return df.select(exprs)
 
 
-FIELD_LIMIT = 1 << 20
-"""The longest CSV cell read (characters); a longer one rejects its row, not the file."""
 _LINE = "__line"
 
 
 def _read_csv(path: Path) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
     """A CSV file as text columns plus ``__row`` and ``__line`` (the file line the row ends on), and the
     rows that could not be split into the header's cells: another number of fields, or a cell longer
-    than :data:`FIELD_LIMIT`. Python's C ``csv`` parser counts each row's fields (a Polars scan would
-    pad a short row or refuse the whole file for a long one). Bytes that are not UTF-8 become U+FFFD,
-    which the column checks reject, so a bad byte costs its row."""
-    if csv.field_size_limit() < FIELD_LIMIT:
-        csv.field_size_limit(FIELD_LIMIT)
+    than :data:`~cdrflow.engine.csvrows.FIELD_LIMIT` (:func:`cdrflow.engine.csvrows.csv_rows`)."""
     early: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader, None)
-            while header == []:
-                header = next(reader, None)
-        except csv.Error as exc:
-            raise ValueError(f"{path.name}: line {reader.line_num}: the header cannot be read: {exc}") from None
-        if header is None:
-            raise ValueError(f"{path.name}: the file is empty (no header row)")
+    with csv_rows(path, ValueError) as (header, reader):
         repeated = sorted({h for h in header if header.count(h) > 1})
         if repeated:
             raise ValueError(f"{path.name}: repeated columns: {', '.join(repeated)}")
-        n = len(header)
         cells: list[list[str]] = [[] for _ in header]
         rows: list[int] = []
         lines: list[int] = []
-        row = 0
-        while True:
-            try:
-                record = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:  # the parser resumes at the next line
-                row += 1
-                early.append({"row": row, "line": reader.line_num, "ssn": None, "field": "_row",
-                              "reason": f"the row cannot be read: {exc}", "record": {}})
+        for r in reader:
+            if r.problem is not None:
+                raw = raw_record(header, r.cells)
+                early.append({"row": r.row, "line": r.line, "ssn": raw.get("ssn") or None, "field": "_row",
+                              "reason": r.problem, "record": raw})
                 continue
-            if not record:
-                continue  # a blank line is not a row
-            row += 1
-            if len(record) != n:
-                raw = dict(zip(header, record, strict=False))
-                if len(record) > n:
-                    raw["_extra"] = ",".join(record[n:])
-                early.append({"row": row, "line": reader.line_num, "ssn": raw.get("ssn") or None, "field": "_row",
-                              "reason": f"{len(record)} fields; the header has {n}", "record": raw})
-                continue
-            rows.append(row)
-            lines.append(reader.line_num)
-            for values, cell in zip(cells, record, strict=True):
+            rows.append(r.row)
+            lines.append(r.line)
+            for values, cell in zip(cells, r.cells, strict=True):
                 values.append(cell)
     schema: dict[str, pl.DataType] = {_ROW: pl.Int64(), _LINE: pl.Int64(), **{h: pl.String() for h in header}}
     df = pl.DataFrame({_ROW: rows, _LINE: lines, **dict(zip(header, cells, strict=True))}, schema=schema)
@@ -398,7 +367,7 @@ def read_population(path: Path, *, full_validation: bool = False) -> tuple[list[
     ``{"row": n, "line": l, "ssn": raw ssn or None, "field": column or "_row", "reason": text,
     "record": {column: text}}`` with ``n`` the 1-based data row (the header is not counted) and ``l``
     the CSV file line the row ends on (None for Parquet). A CSV row with another number of fields
-    than the header (or a cell longer than :data:`FIELD_LIMIT`) is a reject on ``_row``. Raises
+    than the header (or a cell longer than :data:`~cdrflow.engine.csvrows.FIELD_LIMIT`) is a reject on ``_row``. Raises
     ``ValueError`` for an unsupported suffix, an unreadable file, or unknown/missing required columns.
     """
     path = Path(path)

@@ -48,7 +48,6 @@ Nothing here decides policy: eligibility is the calc ``ce-provider-eligibility``
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import json
@@ -77,7 +76,8 @@ from cdrflow.dcf.schema import (
     mpr_review_queue,
 )
 from cdrflow.dcf.store import ROLES, Actor, ConflictError, NotFound, Store, StoreError, Tx, dumps, now
-from cdrflow.mpr.leie import FIELD_LIMIT, LEIE_COLUMNS, LEIE_SCHEMA, ROW, Reject, read_leie
+from cdrflow.engine.csvrows import csv_rows
+from cdrflow.mpr.leie import LEIE_COLUMNS, LEIE_SCHEMA, ROW, Reject, read_leie
 from cdrflow.mpr.matching import (
     LeieIndex,
     Location,
@@ -377,52 +377,30 @@ def read_providers(path: Path) -> tuple[list[dict[str, Any]], list[Reject], int]
     providers: dict[str, dict[str, Any]] = {}
     first_row: dict[str, int] = {}
     read = 0
-    if csv.field_size_limit() < FIELD_LIMIT:
-        csv.field_size_limit(FIELD_LIMIT)
-    with Path(path).open(encoding="utf-8-sig", errors="replace", newline="") as fh:  # a bad byte: U+FFFD, a reject
-        reader = csv.reader(fh)
-        try:
-            header = next(reader, None)
-            while header == []:
-                header = next(reader, None)
-        except csv.Error as exc:
-            raise MprError(f"{Path(path).name}: line {reader.line_num}: the header cannot be read: {exc}") from None
-        if header is None:
-            raise MprError(f"{Path(path).name}: the file is empty (no header row)")
+    with csv_rows(Path(path), MprError) as (header, reader):  # a bad byte: U+FFFD, a reject
         header = [h.strip().upper() for h in header]
         missing = [c for c in PROVIDER_COLUMNS if c not in header]
         unknown = [c for c in header if c not in PROVIDER_COLUMNS]
         if missing or unknown:
             raise MprError(f"{Path(path).name}: not the provider layout: missing {', '.join(missing) or 'none'}; "
                            f"unknown {', '.join(unknown) or 'none'}")
-        while True:
-            try:
-                cells = next(reader)
-            except StopIteration:
-                break
-            except csv.Error as exc:  # e.g. a cell beyond FIELD_LIMIT; the parser resumes at the next line
-                read += 1
-                rejects.append(Reject(read, reader.line_num, "_row", f"the row cannot be read: {exc}", {}))
-                continue
-            if not cells:
-                continue
-            read += 1
-            raw: dict[str, str | None] = dict(zip(header, (c.strip() or None for c in cells), strict=False))
-            if len(cells) != len(header):
-                rejects.append(Reject(read, reader.line_num, "_row", f"{len(cells)} fields; the header has "
-                                      f"{len(header)}", raw))
+        for r in reader:
+            read = r.row
+            raw: dict[str, str | None] = dict(zip(header, (c.strip() or None for c in r.cells), strict=False))
+            if r.problem is not None:
+                rejects.append(Reject(read, r.line, "_row", r.problem, raw))
                 continue
             bad = _provider_cell_problem(raw)
             if bad is not None:
-                rejects.append(Reject(read, reader.line_num, bad[0], bad[1], raw))
+                rejects.append(Reject(read, r.line, bad[0], bad[1], raw))
                 continue
             pid = raw["PROVIDER_ID"]
             if not pid:
-                rejects.append(Reject(read, reader.line_num, "PROVIDER_ID", "required", raw))
+                rejects.append(Reject(read, r.line, "PROVIDER_ID", "required", raw))
                 continue
             status = (raw["STATUS"] or "ACTIVE").upper()
             if status not in ("ACTIVE", "INACTIVE"):
-                rejects.append(Reject(read, reader.line_num, "STATUS", f"ACTIVE or INACTIVE, got {status!r}", raw))
+                rejects.append(Reject(read, r.line, "STATUS", f"ACTIVE or INACTIVE, got {status!r}", raw))
                 continue
             try:
                 loc = Location(address=raw["ADDRESS"], city=raw["CITY"], state=(raw["STATE"] or "").upper(),
@@ -435,7 +413,7 @@ def read_providers(path: Path) -> tuple[list[dict[str, Any]], list[Reject], int]
             except ValidationError as exc:
                 e = exc.errors()[0]
                 name = str(e["loc"][0]).upper() if e["loc"] else "_row"
-                rejects.append(Reject(read, reader.line_num, name, e["msg"], raw))
+                rejects.append(Reject(read, r.line, name, e["msg"], raw))
                 continue
             seen = providers.get(pid)
             if seen is None:
@@ -445,7 +423,7 @@ def read_providers(path: Path) -> tuple[list[dict[str, Any]], list[Reject], int]
             differs = [k for k in (*facts, "status") if (seen[k] if k != "status" else seen["status"])
                        != (facts[k] if k != "status" else status)]
             if differs:
-                rejects.append(Reject(read, reader.line_num, differs[0].upper(),
+                rejects.append(Reject(read, r.line, differs[0].upper(),
                                       f"provider {pid} is on row {first_row[pid]} with another {differs[0]}; a "
                                       "repeated PROVIDER_ID only adds a location", raw))
                 continue
