@@ -202,9 +202,8 @@ def population_import(
     Every changed beneficiary gets a BENEFICIARY DATA CHANGED event naming the importer and each field's old
     and new value; a change that moves a diary or touches an integrity-flipped case's beneficiary is flagged.
     """
-    import hashlib
-
     from cdrflow.population.io import read_population, write_rejects
+    from cdrflow.safeio import file_sha256
     from cdrflow.workflow.population import load
 
     actor = _actor(as_)
@@ -214,11 +213,7 @@ def population_import(
     store = _store(db, migrate=True)
     try:
         rows, bad = read_population(file)
-        digest = hashlib.sha256()
-        with file.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        source = f"{file.name} sha256:{digest.hexdigest()}"
+        source = f"{file.name} sha256:{file_sha256(file)}"
     except (ValueError, OSError) as exc:
         raise _fail(f"{file}: {exc}") from None
     with _user_errors(), progress_bar() as prog:

@@ -14,6 +14,7 @@ Standard library only, so any layer may use it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -162,3 +163,13 @@ def private_file(path: Path) -> None:
     except OSError:  # it exists, or its directory does not
         return
     os.close(fd)
+
+
+def file_sha256(path: Path) -> str:
+    """The file's content SHA-256 (hex), read in blocks of 1 MiB (bounded memory): how an input file is
+    named in the DCF (ingest runs, M/PR imports, population changes)."""
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from cdrflow.dcf.schema import events, ingest_runs
 from cdrflow.dcf.store import Store, StoreError, Tx
+from cdrflow.safeio import file_sha256
 from cdrflow.workflow import common as c
 from cdrflow.workflow import runs
 from cdrflow.workflow.cycle import run_cycle
@@ -134,15 +135,15 @@ def test_a_second_ingest_of_a_file_held_by_another_run_writes_nothing_and_says_a
     f = write_jsonl(tmp_path / "r.jsonl", [returned_mailer(cid, ssn) for cid, ssn in cases])
     rej = tmp_path / "r.rejects.jsonl"
     n_events = _count(store, events)
-    with runs.hold(store, f, runs.file_sha256(f)):  # another run holds the file
+    with runs.hold(store, f, file_sha256(f)):  # another run holds the file
         r = run("ingest", str(f), "--as-of", RECEIVED.isoformat(), "--db", store_url(store))
         assert r.exit_code == 3, r.output
         one_error_line(r, "another run is ingesting this file", "wrote nothing", "A rerun is safe")
-        assert runs.is_held(store, runs.file_sha256(f))
+        assert runs.is_held(store, file_sha256(f))
     assert (_count(store, events), _count(store, ingest_runs)) == (n_events, 0) and not rej.exists()
     r = run("ingest", str(f), "--as-of", RECEIVED.isoformat(), "--db", store_url(store))
     assert r.exit_code == 0 and "processed 2" in r.stdout, r.output
-    assert not runs.is_held(store, runs.file_sha256(f))
+    assert not runs.is_held(store, file_sha256(f))
 
 
 SLOW_INGEST = textwrap.dedent(
@@ -216,7 +217,7 @@ def test_runs_lists_an_unfinished_run_and_a_rerun_closes_it(store: Store, tmp_pa
     r = run("runs", "--db", db)
     text = " ".join(r.stdout.split())
     assert r.exit_code == 0 and "unfinished" in text and f"rerun `cdrflow ingest {f} --as-of 2026-03-10`" in text, text
-    with runs.hold(store, f, runs.file_sha256(f)):  # while a live process holds the file, the run is running
+    with runs.hold(store, f, file_sha256(f)):  # while a live process holds the file, the run is running
         r = run("runs", "--db", db)
         assert "running" in r.stdout and "did not finish" not in r.stdout, r.output
 

@@ -51,7 +51,7 @@ from cdrflow.dcf.schema import beneficiaries, cases
 from cdrflow.dcf.store import DCDRS, WBDOC, ConflictError, Store, StoreError, Tx, dumps
 from cdrflow.engine.calc import validation_to_input_error
 from cdrflow.policy.mailer.record import ReturnedMailer
-from cdrflow.safeio import atomic
+from cdrflow.safeio import atomic, file_sha256
 
 from . import common as c
 from . import runs
@@ -184,7 +184,7 @@ def ingest(
     path = Path(path)
     probe(path)
     result = IngestResult()
-    sha = runs.file_sha256(path)
+    sha = file_sha256(path)
     with runs.hold(store, path, sha):
         run_id, override = runs.start(store, path, sha, as_of, reingest_reason=reingest_reason, operator=operator)
         result.run_id, result.override = run_id, override

@@ -89,6 +89,7 @@ from cdrflow.mpr.matching import (
 )
 from cdrflow.mpr.roster import read_roster
 from cdrflow.policy.calcs import REGISTRY
+from cdrflow.safeio import file_sha256
 
 SOURCE = "PM 00215.001"
 CALC = "ce-provider-eligibility"
@@ -312,14 +313,6 @@ def orgs(store: Store) -> list[dict[str, Any]]:
 
 # ---- files ---------------------------------------------------------------------------------------
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _record_import(tx: Tx, w: Who, kind: str, org_id: int | None, path: Path, sha: str, counts: dict[str, Any],
                    file_date: dt.date | None = None) -> int:
     return int(tx.conn.execute(insert(mpr_imports).values(
@@ -454,7 +447,7 @@ def import_providers(store: Store, actor: Actor, path: Path, *, dds: str | None 
     """
     path = Path(path)
     rows, rejects, read = read_providers(path)
-    sha = _sha256(path)
+    sha = file_sha256(path)
     res = ImportResult(read=read, accepted=read - len(rejects), rejects=rejects)
     counts = {"inserted": 0, "updated": 0, "unchanged": 0}
     with store.tx() as tx:
@@ -592,7 +585,7 @@ def import_roster(store: Store, actor: Actor, path: Path, *, dds: str | None = N
     """
     path = Path(path)
     rr = read_roster(path)
-    sha = _sha256(path)
+    sha = file_sha256(path)
     res = ImportResult(read=rr.read, accepted=rr.accepted, rejects=list(rr.rejects))
     counts = {"inserted": 0, "updated": 0, "unchanged": 0, "linked_npi": 0, "linked_name": 0, "queued": 0,
               "unlinked": 0}
@@ -735,7 +728,7 @@ def import_leie(store: Store, actor: Actor, path: Path, *, file_date: dt.date | 
     reason = (reason or "").strip() or None
     if confirm_smaller and reason is None:
         raise MprError("--confirm-smaller needs --reason TEXT: why this smaller list is the right one (recorded)")
-    sha = _sha256(path)
+    sha = file_sha256(path)
     rr = read_leie(path)
     res = ImportResult(read=rr.read, accepted=rr.accepted, rejects=list(rr.rejects))
     with store.tx() as tx:

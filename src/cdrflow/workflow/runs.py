@@ -37,15 +37,6 @@ class AlreadyIngested(StoreError):
     """The file was ingested before under another receipt date and no override was given."""
 
 
-def file_sha256(path: Path) -> str:
-    """The file's SHA-256, read in blocks (bounded memory)."""
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def held_message(path: Path, sha: str) -> str:
     return (f"{path}: another run is ingesting this file (content sha256 {sha[:16]}…) right now; this run wrote "
             "nothing. A rerun is safe: when the other run has finished, run the same command again and it "
