@@ -237,28 +237,27 @@ def _run_chunk(store: Store, path: Path, sha: str, chunk: list[tuple[int, Any]],
     foresaw), the chunk is redone one record per transaction, so only the record the DCF refuses is
     rejected (naming the DCF's reason) and its neighbours are processed. A case changed by someone
     else meanwhile (:class:`ConflictError`) stops the run: a rerun is safe."""
-    mark = result.mark(seen)
-    try:
-        with store.tx() as tx:
-            _chunk(tx, chunk, as_of, result, seen)
-        return
-    except ConflictError:
-        raise
-    except (StoreError, DBAPIError) as exc:
-        if _idem_clash(exc):
-            raise runs.FileHeld(runs.held_message(path, sha)) from None
-        result.undo(mark, seen)
-    for item in chunk:
-        one = result.mark(seen)
+
+    def attempt(items: list[tuple[int, Any]]) -> StoreError | DBAPIError | None:
+        """Write ``items`` in one transaction; the DCF's refusal (its counts undone), or None."""
+        mark = result.mark(seen)
         try:
             with store.tx() as tx:
-                _chunk(tx, [item], as_of, result, seen)
+                _chunk(tx, items, as_of, result, seen)
         except ConflictError:
             raise
         except (StoreError, DBAPIError) as exc:
             if _idem_clash(exc):
                 raise runs.FileHeld(runs.held_message(path, sha)) from None
-            result.undo(one, seen)
+            result.undo(mark, seen)
+            return exc
+        return None
+
+    if attempt(chunk) is None:
+        return
+    for item in chunk:
+        exc = attempt([item])
+        if exc is not None:
             obj = item[1]
             mid = obj.get("mailer_id") if isinstance(obj, dict) else None
             why = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
