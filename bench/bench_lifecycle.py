@@ -55,7 +55,7 @@ from sqlalchemy import Engine, select, text
 from cdrflow.dcf.db import make_engine, upgrade
 from cdrflow.dcf.schema import cases
 from cdrflow.dcf.store import EVENT_COLUMNS, Store
-from cdrflow.policy.mailer.jurisdiction import use_ssn_table
+from cdrflow.policy.mailer.jurisdiction import load_ssn_table
 from cdrflow.population.generate import generate_frame
 from cdrflow.simulate.returns import simulate_returns, write_returns
 from cdrflow.workflow.cycle import run_cycle
@@ -276,7 +276,7 @@ def run_backend(backend: str, count: int, pg_url: str, seed: int, profile_dir: P
         workdir = Path(tmp)
         table = workdir / "pc_ssn_bench.yaml"
         table.write_text(BENCH_SSN_TABLE, encoding="utf-8")
-        use_ssn_table(table)
+        pc_table = load_ssn_table(table)
         with fresh_engine(backend, pg_url, workdir) as engine:
             if backend == "postgresql":
                 with engine.connect() as conn:
@@ -313,7 +313,8 @@ def run_backend(backend: str, count: int, pg_url: str, seed: int, profile_dir: P
             # -- measured: selection ----------------------------------------------------------------
             with bar("run_cycle (measured)", count) as adv, profiled(profile_dir, f"{backend}_run_cycle"):
                 t0 = time.perf_counter()
-                cyc = run_cycle(store, AS_OF, profiles=["L", "M", "H"], progress=lambda _s, n: adv(n))
+                cyc = run_cycle(store, AS_OF, profiles=["L", "M", "H"], progress=lambda _s, n: adv(n),
+                                pc_ssn_table=pc_table)
                 out["cycle_s"] = time.perf_counter() - t0
             out["cycle_counts"] = dict(cyc.counts)
             out["cases"] = int(cyc.counts["first_mailer"])
@@ -325,8 +326,8 @@ def run_backend(backend: str, count: int, pg_url: str, seed: int, profile_dir: P
             t0 = time.perf_counter()
             with engine.connect() as conn:
                 sent = [dict(r) for r in conn.execute(
-                    select(cases.c.case_id, cases.c.ssn, cases.c.title, cases.c.profile, cases.c.request,
-                           cases.c.remailed, cases.c.state, cases.c.report_period_start)
+                    select(cases.c.case_id, cases.c.ssn, cases.c.selected_on, cases.c.title, cases.c.profile,
+                           cases.c.request, cases.c.remailed, cases.c.state, cases.c.report_period_start)
                     .where(cases.c.state == "SENT").order_by(cases.c.case_id)).mappings()]
             path = workdir / "returns.jsonl"
             out["returns"] = write_returns(path, simulate_returns(sent, seed=2026))

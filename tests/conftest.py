@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,19 +46,9 @@ def registry() -> Any:
 
 
 @pytest.fixture
-def test_ssn_table() -> Iterator[None]:
-    """Load the illustrative PC 1-6 fixture table as the site table for a test, then unload it."""
-    jurisdiction.use_ssn_table(FIXTURES / "pc_ssn_test_table.yaml")
-    yield
-    jurisdiction._active.clear()
-
-
-@pytest.fixture
-def shipped_ssn_tables() -> Iterator[None]:
-    """Only the shipped public chart (no site table left loaded by another test), before and after."""
-    jurisdiction._active.clear()
-    yield
-    jurisdiction._active.clear()
+def test_ssn_table() -> jurisdiction.SsnTable:
+    """The illustrative PC 1-6 fixture table, as a site table a test gives to what it calls."""
+    return jurisdiction.load_ssn_table(FIXTURES / "pc_ssn_test_table.yaml")
 
 
 def mailer(**changes: Any) -> dict[str, Any]:

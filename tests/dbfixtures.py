@@ -33,6 +33,7 @@ from cdrflow.dcf import db, roles
 from cdrflow.dcf.schema import cases, cycles, documents, events
 from cdrflow.dcf.store import SELECTION, Store, event
 from cdrflow.workflow import population
+from cdrflow.workflow.cycle import new_case_id
 
 PG_URL_ENV = "CDRFLOW_TEST_PG_URL"
 PG_DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
@@ -238,9 +239,14 @@ def write_jsonl(path: Path, records: Iterable[dict[str, Any] | str]) -> Path:
     return path
 
 
-def case_id_for(selected_on: dt.date, ssn: str) -> str:
-    """The id a selection run on ``selected_on`` gives the first mailer of ``ssn`` (cycle._first_mailers)."""
-    return f"M{selected_on:%Y%m%d}-{ssn}"
+def case_id_for(store: Store, selected_on: dt.date, ssn: str) -> str:
+    """The id of the case of ``ssn`` selected on ``selected_on`` (case ids are opaque, interpretations §78:
+    the DCF is asked, nothing is made from the SSN)."""
+    with store.read() as tx:
+        ids = list(tx.conn.execute(select(cases.c.case_id).where(cases.c.ssn == ssn,
+                                                                 cases.c.selected_on == selected_on)).scalars())
+    assert len(ids) == 1, f"{len(ids)} cases of the SSN selected on {selected_on}"
+    return str(ids[0])
 
 
 def insert_case(store: Store, ssn: str, *, title: str = "T2", request: str = "FIRST", sent_on: dt.date,
@@ -252,7 +258,7 @@ def insert_case(store: Store, ssn: str, *, title: str = "T2", request: str = "FI
     """
     what = "INITIAL MAILER SENT" if request == "FIRST" else "SECOND MAILER SENT"
     last_event = last_event or f"{title} {what}"
-    cid = case_id or case_id_for(sent_on, ssn)
+    cid = case_id or new_case_id(sent_on)
     row = {"case_id": cid, "ssn": ssn, "title": title, "profile": "L", "selected_on": sent_on, "request": request,
            "send_request_date": sent_on, "report_period_start": f"{sent_on.year - 2}-{sent_on.month:02d}",
            "state": state, "last_event": last_event, "last_event_date": sent_on, "pc": pc, **extra}
@@ -348,3 +354,67 @@ def sample_integrity(store: Store, wanted: dict[str, bool]) -> dict[int, bytes]:
         else:  # pragma: no cover
             raise AssertionError(f"no key found for {cases_}")
     return keys
+
+
+# ---- people (issue 13): the principals tests act as -------------------------------------------------
+
+def person(st: Store, name: str, role: str, *, pc: int | None = None, org: str | None = None,
+           module: str | None = None) -> Any:
+    """An active person of the DCF's people table (created if missing, as an administrator would) as the
+    authenticated principal a service receives."""
+    from sqlalchemy import insert
+
+    from cdrflow.authz import principal_from_row
+    from cdrflow.dcf.schema import people
+    from cdrflow.dcf.store import now
+
+    with st.tx() as tx:
+        row = tx.conn.execute(select(people).where(people.c.name == name)).first()
+        if row is None:
+            tx.conn.execute(insert(people).values(name=name, role=role, kind="PERSON", pc=pc, module=module, org=org,
+                                                  active=True, created_at=now(), created_by="tests", version=1))
+            row = tx.conn.execute(select(people).where(people.c.name == name)).first()
+        return principal_from_row(tx, row, via="test")
+
+
+def staff_for(st: Store, role: str, case_id: str) -> Any:
+    """A person of ``role`` at the processing center of ``case_id`` (``{role}-pc{N}``)."""
+    pc = case_row(st, case_id)["pc"]
+    return person(st, f"{role.lower()}-pc{pc}", role, pc=pc)
+
+
+def token_for(st: Store, name: str, role: str, **where: Any) -> str:
+    """A personal token for ``name`` (created as :func:`person`), for ``CDRFLOW_TOKEN`` in CLI tests."""
+    import secrets
+
+    from sqlalchemy import insert
+
+    from cdrflow.dcf.schema import person_tokens
+    from cdrflow.dcf.store import now
+    from cdrflow.workflow.people import token_hash
+
+    p = person(st, name, role, **where)
+    token = "cdrf_" + secrets.token_urlsafe(24)
+    with st.tx() as tx:
+        tx.conn.execute(insert(person_tokens).values(person_id=p.person_id, token_hash=token_hash(token),
+                                                     created_at=now(), created_by="tests"))
+    return token
+
+
+def access_rows(st: Store, **where: Any) -> list[dict[str, Any]]:
+    """Access-log rows (oldest first) whose columns equal ``where`` (person, action, outcome, resource, ...)."""
+    from cdrflow.dcf.schema import access_log
+
+    q = select(access_log).order_by(access_log.c.log_id)
+    for col, value in where.items():
+        q = q.where(access_log.c[col] == value)
+    with st.read() as tx:
+        return [dict(r) for r in tx.conn.execute(q).mappings()]
+
+
+def assert_denied(st: Store, person: str, action: str, resource: str | None = None) -> dict[str, Any]:
+    """The refusal of ``action`` to ``person`` (on ``resource``) is in the access log as DENIED; the last such row."""
+    rows = access_rows(st, person=person, action=action, outcome="DENIED",
+                       **({"resource": resource} if resource is not None else {}))
+    assert rows, f"no DENIED access-log row for {person} {action} {resource or ''}"
+    return rows[-1]

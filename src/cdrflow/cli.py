@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,34 +12,89 @@ import polars as pl
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
 from cdrflow import cli_dcf as _dcf
 from cdrflow import cli_exr as _exr
 from cdrflow import cli_lifecycle as _lifecycle
 from cdrflow import cli_mpr as _mpr
+from cdrflow import cli_people as _people
+from cdrflow import cli_review as _review
+from cdrflow import cli_simulate as _simulate
 from cdrflow.cli_lifecycle import progress_bar
 from cdrflow.engine.errors import InputError, PolicyError
 
-app = typer.Typer(help="cdrflow: the CDR mailer (DI 40502.001) as cited, executable policy.", no_args_is_help=True)
+EXIT_CODES = ("Exit codes: 0 done; 1 a check found a problem (dcf verify, a file that does not reconcile); "
+              "2 an input, option or state cannot be used, or the database cannot be reached or opened (one "
+              "error: line naming it); 3 a conflict (another change came first, a file being ingested); 4 not "
+              "allowed or not signed in.")
+
+
+class _Cdrflow(TyperGroup):
+    """The root command: every subcommand runs inside :meth:`invoke`, so an environment failure of the
+    database (unreachable server, a SQLite file that cannot be opened or read) is one ``error:`` line
+    naming the database, exit 2, wherever in a command it happens; never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as exc:
+            if not _lifecycle.environment_failure(exc):
+                raise
+            url = ctx.meta.get(_lifecycle.DB_META) or _lifecycle.settings().database_url
+            raise _lifecycle._fail(_lifecycle.database_problem(url, exc)) from None
+
+
+app = typer.Typer(help="cdrflow: the CDR mailer (DI 40502.001) as cited, executable policy.\n\n" + EXIT_CODES,
+                  no_args_is_help=True, cls=_Cdrflow)
 tables_app = typer.Typer(help="Inspect, check and export the decision tables.", no_args_is_help=True)
 app.add_typer(tables_app, name="tables")
 _lifecycle.register(app)
+_review.register(app)
 _exr.register(app)
 _mpr.register(app)
 _dcf.register(app)
+_people.register(app)
+_simulate.register(app)
 out = Console()
 err = Console(stderr=True)
 
 
+def _version(value: bool) -> None:
+    if not value:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        text = version("cdrflow")
+    except PackageNotFoundError:
+        text = "unknown (not installed as a package)"
+    sys.stdout.write(f"cdrflow {text}\n")
+    raise typer.Exit(0)
+
+
 @app.callback()
 def _root(
+    ctx: typer.Context,
     allow_superuser: Annotated[bool, typer.Option(
         "--allow-superuser", help="PostgreSQL: run even as a superuser or the schema owner. For throwaway "
                                   "databases only (also env CDRFLOW_ALLOW_SUPERUSER=1); README \"Deploy on "
                                   "PostgreSQL\"")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="print cdrflow's version and exit")] = False,
 ) -> None:
     """cdrflow: the CDR mailer (DI 40502.001) as cited, executable policy."""
-    _lifecycle.ALLOW_SUPERUSER["on"] = allow_superuser
+    from pydantic import ValidationError
+
+    from cdrflow.kernel.settings import Settings, problem
+
+    try:  # once per invocation: the environment (CDRFLOW_*), then this command line's options over it
+        settings = Settings()
+    except ValidationError as exc:
+        raise _lifecycle._fail(problem(exc)) from None
+    if allow_superuser:
+        settings = settings.model_copy(update={"allow_superuser": True})
+    ctx.obj = settings
 
 
 def _registry() -> Any:
@@ -64,12 +118,8 @@ def calc(
 ) -> None:
     """Run a policy computation: one JSON object in, one JSON object out."""
     registry = _registry()
-    env_table = os.environ.get("CDRFLOW_PC_SSN_TABLE")
-    table_path = pc_ssn_table or (Path(env_table) if env_table else None)
-    if table_path is not None:
-        from cdrflow.policy.mailer.jurisdiction import use_ssn_table
-
-        use_ssn_table(table_path)
+    site_table = _lifecycle.pc_table(pc_ssn_table)  # this run's; given to every answer, kept by nothing
+    defaults = {"site_table": site_table} if site_table is not None else None
     if list_:
         t = Table("calc", "citation", "what it answers", box=None)
         for c in registry:
@@ -89,7 +139,7 @@ def calc(
         return
     if jsonl:  # every line is answered, a bad one with {"error": ...}; read as bytes, so bad UTF-8 is one line's
         lines = [payload] if payload is not None else getattr(sys.stdin, "buffer", sys.stdin)
-        for answer in registry.run_lines(name, lines):
+        for answer in registry.run_lines(name, lines, defaults):
             try:
                 text = json.dumps(answer)
             except (TypeError, ValueError) as exc:
@@ -105,7 +155,7 @@ def calc(
         err.print(f"error: (input): {problem}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     try:
-        answer = c.run(data)
+        answer = c.run(data, defaults)
     except (InputError, PolicyError) as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -344,8 +394,14 @@ def demo(
     out.print("reconciliation: " + ("[green]reconciled[/] (every check adds up)" if not bad
                                      else "[red]DOES NOT RECONCILE[/]: " + "; ".join(bad)))
     out.print(f"database {out_dir / 'cdrflow.db'}; report [bold]{report}[/]; {time.perf_counter() - t0:.0f} s")
-    out.print(f"Try: cdrflow case <SSN> --db sqlite:///{out_dir / 'cdrflow.db'}   |   "
-              f"cdrflow review queue --db sqlite:///{out_dir / 'cdrflow.db'}")
+    people = metrics.get("people") or {}
+    if people.get("tokens"):  # each simulated person's token file: act as them on the demo's DCF
+        names = ", ".join(people.get("people", [])[:6])
+        out.print(f"tokens of the demo's people in {people['tokens']}/ ({names}, ...)", markup=False,
+                  highlight=False, soft_wrap=True)
+        out.print(f"Try: CDRFLOW_TOKEN_FILE={people['tokens']}/auditor1 cdrflow review queue --db "
+                  f"sqlite:///{out_dir / 'cdrflow.db'}   then   cdrflow case CASE_ID (a case id from the queue)",
+                  markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command("sample")

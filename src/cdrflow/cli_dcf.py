@@ -2,7 +2,8 @@
 
 Exit codes: 0 every chain verifies (and the ``--expect`` digest matches); 1 something was changed,
 removed, inserted around the store, a guard is missing or disabled, or the database cannot be read
-(a damaged file); 2 a usage error (no such database, a malformed digest, a database not migrated).
+(a damaged file); 2 a usage error (no such database, a malformed digest, a database not migrated) or a
+database that cannot be reached or opened (one ``error:`` line naming it).
 """
 
 from __future__ import annotations
@@ -31,21 +32,28 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
 
 def _engine(db: str | None) -> Any:
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import InterfaceError, OperationalError
 
-    from cdrflow.dcf.db import StoreNotReady, make_engine, require_current, resolve_url
+    from cdrflow.cli_lifecycle import _db_url, database_problem
+    from cdrflow.dcf.db import StoreNotReady, make_engine, require_current
 
-    url = make_url(resolve_url(db))
+    resolved = _db_url(db)
+    url = make_url(resolved)
     if url.get_backend_name() == "sqlite":
         path = url.database or ""
         if path in ("", ":memory:") or not Path(path).is_file():
             raise _fail(f"--db: no SQLite database at {path or '(none)'}")
     try:
-        engine = make_engine(db)
-        require_current(engine)
+        engine = make_engine(resolved)
     except ValueError as exc:
         raise _fail(f"--db: {exc}") from None
+    try:
+        require_current(engine)
     except StoreNotReady as exc:
         raise _fail(str(exc)) from None
+    except (OperationalError, InterfaceError) as exc:  # cannot connect or open it: the environment, exit 2
+        engine.dispose()                               # (a file that reads wrong is UNREADABLE, exit 1)
+        raise _fail(database_problem(url, exc)) from None
     return engine
 
 

@@ -1,4 +1,4 @@
-"""CLI verbs for the DCF and the mailer lifecycle: db, population, cycle, ingest, review, case, documents.
+"""CLI verbs for the DCF and the mailer lifecycle: db, population, cycle, ingest, runs (review: cli_review.py).
 
 Every verb takes ``--db URL`` (else env ``CDRFLOW_DATABASE_URL``, else ``sqlite:///cdrflow.db``).
 Errors a user can fix exit with code 2 and one line that names the record or field.
@@ -7,35 +7,35 @@ Errors a user can fix exit with code 2 and one line that names the record or fie
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
-from rich.panel import Panel
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from cdrflow.kernel.settings import Settings
+    from cdrflow.policy.mailer.jurisdiction import SsnTable
 
 out = Console()
 err = Console(stderr=True)
 
 DbOpt = Annotated[str | None, typer.Option("--db", help="database URL (default: $CDRFLOW_DATABASE_URL or "
                                                         "sqlite:///cdrflow.db)")]
-AsOpt = Annotated[str, typer.Option("--as", help="acting user and role, NAME:ROLE (e.g. jsmith:DE)")]
 OnOpt = Annotated[str | None, typer.Option("--on", help="business date of the action (default today)")]
 VersionOpt = Annotated[int | None, typer.Option("--version", help="case version you read (conflict check)")]
 PcTableOpt = Annotated[Path | None, typer.Option("--pc-ssn-table", help="the site's GN 01070.245 PC 1-6 table (YAML); "
-                                                 "takes precedence over the shipped public chart")]
+                                                 "takes precedence over the shipped public chart (default: "
+                                                 "$CDRFLOW_PC_SSN_TABLE)")]
 
 db_app = typer.Typer(help="Create and migrate the DCF database.", no_args_is_help=True)
 population_app = typer.Typer(help="Beneficiaries: import or generate selection and profile data.",
                              no_args_is_help=True)
-review_app = typer.Typer(help="PC review (DI 40502.001G, H, I, J); every action takes --as NAME:ROLE.",
-                         no_args_is_help=True)
 
 T = TypeVar("T")
 
@@ -50,70 +50,176 @@ def _date(text: str | None, name: str) -> dt.date:
         raise typer.Exit(2) from None
 
 
-ALLOW_SUPERUSER = {"on": False}
-"""``cdrflow --allow-superuser``: set by the root command for this invocation (throwaway databases only)."""
+DB_META = "cdrflow.database_url"
+"""Where :func:`_db_url` notes, in the click context of this invocation, the database it resolved (so an
+environment failure anywhere in the command names it)."""
 
 
-def _fail(message: str) -> typer.Exit:
+def _context() -> Any:
+    """The click context of the running command, or None (Typer 0.2x carries its own copy of click)."""
+    import importlib
+
+    try:
+        module: Any = importlib.import_module("typer._click.globals")
+    except ImportError:  # a Typer that uses click itself
+        module = importlib.import_module("click")
+    return module.get_current_context(silent=True)
+
+
+def settings() -> Settings:
+    """This invocation's settings: built once by the root command (``cdrflow.cli``) from the environment and
+    its own options, and read from the click context here; outside a command, from the environment."""
+    from cdrflow.kernel.settings import Settings
+
+    ctx = _context()
+    root = ctx.find_root() if ctx is not None else None
+    if root is not None and isinstance(root.obj, Settings):
+        return root.obj
+    s = Settings()
+    if root is not None and root.obj is None:
+        root.obj = s
+    return s
+
+
+def database_problem(url: Any, exc: BaseException) -> str:
+    """One line for a database that cannot be reached or used: the URL (password hidden) and what failed."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        u = make_url(url)
+    except Exception:  # not a URL at all: say so without repeating it (it may hold a password)
+        shown, sqlite = "(the --db URL)", False
+    else:
+        shown, sqlite = u.render_as_string(hide_password=True), u.get_backend_name() == "sqlite"
+    orig = getattr(exc, "orig", None) or exc
+    text = (str(orig).strip().splitlines() or [""])[0].strip()
+    if isinstance(orig, OSError) and orig.strerror:
+        text = f"{orig.strerror}" + (f": {orig.filename}" if orig.filename else "")
+    if sqlite and "unable to open" in text:
+        text += " (the file's directory must exist and this user must be able to write there)"
+    return f"database {shown} cannot be used: {text or type(orig).__name__}"
+
+
+def environment_failure(exc: BaseException) -> bool:
+    """A failure of the database under the command, not of the command: it cannot be reached, opened or
+    read (SQLAlchemy's OperationalError, InterfaceError, pool TimeoutError, a file that is not a database)."""
+    from sqlalchemy import exc as sa
+
+    return isinstance(exc, sa.OperationalError | sa.InterfaceError | sa.TimeoutError) or type(exc) is sa.DatabaseError
+
+
+def _db_url(db: str | None) -> str:
+    """The database this command works on: ``--db``, else the settings' (``CDRFLOW_DATABASE_URL``, else
+    ``sqlite:///cdrflow.db``), with the psycopg 3 driver for PostgreSQL. Exit 2 if it is not a URL."""
+    from sqlalchemy.exc import ArgumentError
+
+    from cdrflow.dcf.db import resolve_url
+
+    try:
+        url = resolve_url(settings().database(db))
+    except (ValueError, ArgumentError) as exc:
+        raise _fail(f"--db: {exc}") from None
+    ctx = _context()
+    if ctx is not None:
+        ctx.meta[DB_META] = url
+    return url
+
+
+def _engine(db: str | None) -> Any:
+    """An engine for this command's database, or one ``error:`` line and exit 2."""
+    from cdrflow.dcf.db import make_engine
+
+    url = _db_url(db)
+    try:
+        return make_engine(url)
+    except ValueError as exc:
+        raise _fail(f"--db: {exc}") from None
+    except OSError as exc:
+        raise _fail(database_problem(url, exc)) from None
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
     """Print one ``error:`` line (never wrapped) and return the exit to raise."""
     err.print(f"error: {message}", soft_wrap=True, markup=False, highlight=False)
-    return typer.Exit(2)
+    return typer.Exit(code)
 
 
 def _store(db: str | None, *, migrate: bool = False) -> Any:
-    from cdrflow.dcf.db import StoreNotReady, check_role, make_engine, require_current, upgrade
+    from cdrflow.dcf.db import StoreNotReady, check_role, require_current, upgrade
     from cdrflow.dcf.store import Store
 
+    engine = _engine(db)
     try:
-        engine = make_engine(db)
-    except ValueError as exc:
-        err.print(f"error: --db: {exc}")
-        raise typer.Exit(2) from None
-    try:
-        check_role(engine, allow_superuser=ALLOW_SUPERUSER["on"])
+        check_role(engine, allow_superuser=settings().allow_superuser)
         if migrate:
             upgrade(engine)
         else:
             require_current(engine)
     except StoreNotReady as exc:
         raise _fail(str(exc)) from None
+    except Exception as exc:  # the first statements: an unreachable server, a file that cannot be opened
+        if not environment_failure(exc):
+            raise
+        engine.dispose()
+        raise _fail(database_problem(engine.url, exc)) from None
     return Store(engine)
 
 
-def _pc_table(path: Path | None) -> None:
-    from cdrflow.policy.mailer.jurisdiction import use_ssn_table
+def pc_table(path: Path | None) -> SsnTable | None:
+    """The site's PC 1-6 table of this invocation: ``--pc-ssn-table``, else ``CDRFLOW_PC_SSN_TABLE`` (settings),
+    else None (the shipped public chart only). Read fresh each time and passed down, never kept; a file that
+    is not such a table is one ``error:`` line, exit 2."""
+    from cdrflow.engine.errors import PolicyError
+    from cdrflow.policy.mailer.jurisdiction import load_ssn_table
 
-    p = path or (Path(os.environ["CDRFLOW_PC_SSN_TABLE"]) if os.environ.get("CDRFLOW_PC_SSN_TABLE") else None)
-    if p is not None:
-        use_ssn_table(p)
+    p = path or settings().pc_ssn_table
+    if p is None:
+        return None
+    try:
+        return load_ssn_table(p)
+    except PolicyError as exc:
+        raise _fail(f"--pc-ssn-table: {exc}") from None
+    except OSError as exc:
+        raise _fail(f"--pc-ssn-table: {p}: cannot be read ({exc.strerror or exc})") from None
 
 
 @contextmanager
-def _user_errors() -> Iterator[None]:
-    from cdrflow.dcf.store import StoreError
+def domain_errors() -> Iterator[None]:
+    """One ``error:`` line for what a service refuses: exit 2 (bad input, wrong state), 3 (conflict),
+    4 (not allowed, not signed in); the error's code (``forbidden``, ``conflict``, ...) leads the line."""
     from cdrflow.engine.errors import InputError, PolicyError
+    from cdrflow.kernel.errors import DomainError
 
     try:
         yield
-    except (StoreError, InputError, PolicyError, ValueError) as exc:
-        err.print(f"error: {type(exc).__name__}: {exc}", markup=False, highlight=False, soft_wrap=True)
+    except DomainError as exc:
+        where = f" ({exc.field})" if exc.field else ""
+        err.print(f"error: {exc.code}{where}: {exc.message}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(exc.exit_code) from None
+    except InputError as exc:  # a policy calc's input error names its field like a DomainError
+        err.print(f"error: invalid_input ({exc.field}): {exc.message}", markup=False, highlight=False,
+                  soft_wrap=True)
         raise typer.Exit(2) from None
+    except (PolicyError, ValueError) as exc:
+        err.print(f"error: invalid_input: {exc}", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+_user_errors = domain_errors
+
+
+def _session(db: str | None) -> tuple[Any, Any]:
+    """The DCF and the authenticated principal acting on it (never a name typed on the command line)."""
+    from cdrflow.cli_people import principal
+
+    store = _store(db)
+    return store, principal(store)
 
 
 def progress_bar() -> Progress:
     """The progress bar every long command shows (on stderr, so stdout stays the result)."""
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=err)
-
-
-def _actor(text: str) -> Any:
-    from cdrflow.dcf.store import Actor
-
-    try:
-        return Actor.parse(text)
-    except ValueError as exc:
-        err.print(f"error: {exc}")
-        raise typer.Exit(2) from None
 
 
 # ---- db ------------------------------------------------------------------------------------------
@@ -125,15 +231,29 @@ def db_upgrade(db: DbOpt = None) -> None:
     On PostgreSQL this runs as the schema owner (`cdrflow db roles`), and re-applies the application
     role's grants afterwards.
     """
-    from cdrflow.dcf.db import StoreNotReady, check_role, make_engine, resolve_url, upgrade
+    from cdrflow.dcf.db import StoreNotReady, check_role, upgrade
 
-    engine = make_engine(db)
+    engine = _engine(db)
     try:
-        check_role(engine, allow_superuser=ALLOW_SUPERUSER["on"], owner_command=True)
+        check_role(engine, allow_superuser=settings().allow_superuser, owner_command=True)
         rev = upgrade(engine)
     except StoreNotReady as exc:
         raise _fail(str(exc)) from None
-    out.print(f"{resolve_url(db)}: at revision {rev}")
+    out.print(f"{engine.url.render_as_string(hide_password=True)}: at revision {rev}", markup=False,
+              highlight=False, soft_wrap=True)
+    _bootstrap_admin(engine)
+
+
+def _bootstrap_admin(engine: Any) -> None:
+    """initdb's rule: the OS account that creates the database is its first administrator."""
+    from cdrflow.dcf.store import Store
+    from cdrflow.workflow.people import bootstrap_admin, os_account
+
+    with _user_errors():
+        admin = bootstrap_admin(Store(engine), os_account())
+    if admin:
+        out.print(f"first administrator: {admin} (this OS account); add people with `cdrflow people add`",
+                  markup=False, highlight=False)
 
 
 @db_app.command("roles")
@@ -153,17 +273,18 @@ def db_roles(
     from sqlalchemy.exc import DBAPIError
 
     from cdrflow.dcf import roles
-    from cdrflow.dcf.db import make_engine, resolve_url
 
-    if make_url(resolve_url(db)).get_backend_name() != "postgresql":  # before make_engine creates a SQLite file
+    if make_url(_db_url(db)).get_backend_name() != "postgresql":  # before make_engine creates a SQLite file
         raise _fail("`cdrflow db roles` is for PostgreSQL; on SQLite whoever can write the file owns the DCF")
-    engine = make_engine(db)
+    engine = _engine(db)
     try:
         with engine.begin() as conn:
             report = roles.setup(conn, owner=owner, app=app_role, schema=schema)
     except roles.RoleError as exc:
         raise _fail(str(exc)) from None
     except DBAPIError as exc:
+        if environment_failure(exc):
+            raise _fail(database_problem(engine.url, exc)) from None
         raise _fail(str(exc.orig or exc).splitlines()[0]) from None
     finally:
         engine.dispose()
@@ -180,9 +301,9 @@ def db_roles(
 @db_app.command("current")
 def db_current(db: DbOpt = None) -> None:
     """Show the database's revision and the code's."""
-    from cdrflow.dcf.db import current_revision, head_revision, make_engine
+    from cdrflow.dcf.db import current_revision, head_revision
 
-    e = make_engine(db)
+    e = _engine(db)
     out.print(f"database {current_revision(e) or 'none'}; code head {head_revision(e)}")
 
 
@@ -192,8 +313,6 @@ def db_current(db: DbOpt = None) -> None:
 def population_import(
     file: Annotated[Path, typer.Argument(help="CSV or Parquet; columns in docs/population.md")],
     rejects: Annotated[Path | None, typer.Option(help="reject file (default FILE.rejects.jsonl)")] = None,
-    as_: Annotated[str, typer.Option("--as", help="who imports, NAME:SYSTEM (a system feed or an administrator); "
-                                                  "recorded on every change")] = "population-import:SYSTEM",
     on: OnOpt = None,
     db: DbOpt = None,
 ) -> None:
@@ -206,11 +325,10 @@ def population_import(
     from cdrflow.safeio import file_sha256
     from cdrflow.workflow.population import load
 
-    actor = _actor(as_)
     day = _date(on, "--on")
     rej = rejects or file.with_suffix(file.suffix + ".rejects.jsonl")
     _no_overwrite({"FILE": file}, {"--rejects": rej}, db)
-    store = _store(db, migrate=True)
+    store, actor = _session(db)
     try:
         rows, bad = read_population(file)
         source = f"{file.name} sha256:{file_sha256(file)}"
@@ -235,17 +353,16 @@ def population_generate(
     db: DbOpt = None,
 ) -> None:
     """Generate a synthetic, realistic population and load it into the DCF."""
-    from cdrflow.dcf.store import Actor
     from cdrflow.population.generate import generate, write_population
     from cdrflow.workflow.population import load
 
     rows = generate(count, seed=seed, as_of=_date(as_of, "--as-of"))
     if out_file is not None:
         write_population(rows, out_file)
-    store = _store(db, migrate=True)
-    with progress_bar() as prog:
+    store, me = _session(db)
+    with _user_errors(), progress_bar() as prog:
         task = prog.add_task("loading", total=len(rows))
-        counts = load(store, rows, actor=Actor("population-generate", "SYSTEM"), source=f"synthetic, seed {seed}",
+        counts = load(store, rows, actor=me, source=f"synthetic, seed {seed}",
                       progress=lambda n: prog.advance(task, n))
     out.print(f"generated {len(rows):,} beneficiaries (seed {seed}): {dict(counts)}")
 
@@ -264,11 +381,11 @@ def cycle(
     """Run a mailer selection cycle (DI 40502.001C, G.6): first and second mailers, nonresponders, follow-ups."""
     from cdrflow.workflow.cycle import run_cycle
 
-    _pc_table(pc_ssn_table)
+    site_table = pc_table(pc_ssn_table)
     day = _date(as_of, "--as-of")
     pf = print_file or Path(f"print-{day}.jsonl")
     _no_overwrite({}, {"--print-file": pf}, db)
-    store = _store(db)
+    store, me = _session(db)
     with _user_errors(), progress_bar() as prog:
         tasks: dict[str, Any] = {}
 
@@ -278,7 +395,8 @@ def cycle(
             prog.advance(tasks[what], n)
 
         res = run_cycle(store, day, profiles=profiles.split(",") if profiles else None,
-                        titles=titles.split(",") if titles else None, print_file=pf, progress=tick)
+                        titles=titles.split(",") if titles else None, print_file=pf, progress=tick, by=me,
+                        pc_ssn_table=site_table)
     t = Table(title=f"Selection run {day}")
     t.add_column("what")
     t.add_column("count", justify="right")
@@ -313,11 +431,12 @@ def ingest(
     from cdrflow.batch.files import UnreadableFile, count_records
     from cdrflow.dcf.limits import characters_problem
     from cdrflow.dcf.store import StoreError
+    from cdrflow.kernel.errors import Forbidden
     from cdrflow.workflow.intake import ingest as run
     from cdrflow.workflow.intake import write_rejects
-    from cdrflow.workflow.runs import FileHeld
+    from cdrflow.workflow.runs import AlreadyIngested, FileHeld
 
-    _pc_table(pc_ssn_table)
+    pc_table(pc_ssn_table)  # checked, as before; intake sorts by the PC found at selection and needs no table
     day = _date(as_of, "--as-of")
     if reason is not None and not reingest:
         raise _fail("--reason goes with --reingest")
@@ -330,7 +449,7 @@ def ingest(
         raise _fail(f"{file}: no such file")
     rej = rejects or file.with_suffix(file.suffix + ".rejects.jsonl")
     _no_overwrite({"FILE": file}, {"--rejects": rej}, db)
-    store = _store(db)
+    store, me = _session(db)
     try:
         with progress_bar() as prog:
             total = count_records(file)
@@ -342,10 +461,14 @@ def ingest(
                 prog.advance(tasks[0], n)
 
             res = run(store, file, day, progress=tick, reingest_reason=reason if reingest else None,
-                      operator=_operator())
+                      operator=str(me), by=me)
     except FileHeld as exc:
         err.print(f"error: {exc}", soft_wrap=True, markup=False, highlight=False)
         raise typer.Exit(3) from None
+    except AlreadyIngested as exc:
+        raise _fail(f"{exc} (cdrflow ingest FILE --as-of DATE --reingest --reason TEXT)") from None
+    except Forbidden as exc:
+        raise _fail(f"{exc.code}: {exc.message}", 4) from None
     except (StoreError, UnreadableFile, ValueError) as exc:
         raise _fail(str(exc)) from None
     except OSError as exc:  # the file went away or became unreadable during the run
@@ -389,7 +512,7 @@ def _sqlite_file(db: str | None) -> Path | None:
     from cdrflow.dcf.db import resolve_url
 
     try:
-        u = make_url(resolve_url(db))
+        u = make_url(resolve_url(settings().database(db)))
     except Exception:  # a bad URL is reported by _store
         return None
     if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
@@ -420,7 +543,8 @@ def runs(
     """
     from cdrflow.workflow import runs as r
 
-    rows = _run(lambda: r.listing(_store(db), everything=all_))
+    store, me = _session(db)
+    rows = _run(lambda: r.listing(store, me, everything=all_))
     for row in rows:  # one line per run (a table would fold the file names)
         cnt, ov = row["counts"], row["override"]
         parts = [f"run {row['run_id']}: {row['status']}", f"received {row['as_of']}",
@@ -443,271 +567,17 @@ def runs(
                   highlight=False, soft_wrap=True)
 
 
-# ---- review ----------------------------------------------------------------------------------------
+# ---- shared by the command modules ------------------------------------------------------------
 
 def _run(fn: Callable[[], T]) -> T:
     with _user_errors():
         return fn()
 
 
-@review_app.command("queue")
-def review_queue(stage: Annotated[str | None, typer.Option()] = None, pc: Annotated[int | None, typer.Option()] = None,
-                 limit: int = 50, db: DbOpt = None) -> None:
-    """Open PC reviews and nonresponders, oldest first."""
-    from cdrflow.workflow.history import queue
-
-    rows = queue(_store(db), stage=stage, pc=pc, limit=limit)
-    t = Table(title="PC review queue")
-    for col in ("case", "ssn", "title", "profile", "pc", "state", "stage", "alert", "since", "version"):
-        t.add_column(col)
-    for r in rows:
-        alert = f"{r['alert_type'] or ''} {r['alert_message'] or ''}".strip()
-        t.add_row(r["case_id"], r["ssn"], r["title"], r["profile"], str(r["pc"]), r["state"], r["review_stage"] or "",
-                  alert, r["last_event_date"], str(r["version"]))
-    out.print(t)
-
-
-@review_app.command("show")
-def review_show(case_id: str, db: DbOpt = None) -> None:
-    """The case, its alert, and the reviewer guide's recommendation (J.2.d)."""
-    from cdrflow.workflow.review import guide
-
-    store = _store(db)
-    with _user_errors(), store.read() as tx:
-        case = tx.require_case(case_id)
-    g = guide(store, case_id)
-    # G.7: the integrity sample is "essentially invisible to the PC reviewer": the reviewer's view leaves out
-    # the sampler's flags (`cdrflow case` shows an auditor the whole history).
-    shown = {k: v for k, v in case.items() if v is not None and not k.startswith("integrity_")}
-    out.print(Panel.fit("\n".join(f"{k}: {v}" for k, v in shown.items()), title=case_id))
-    p = g.get("profile")
-    if p:
-        where = {"MAILER_OR_FACSIMILE": "the mailer or facsimile (scanline 2, field 3)",
-                 "PROFILE_SHEET": "the profile sheet", "DCF": "the DCF"}[p["source"]]
-        out.print(f"profile (DI 40502.001J.2.d): [bold]{p['word']}[/] from {where}"
-                  + (" — [bold]conflict[/]: the mailer or facsimile code has priority" if p["conflict"] else ""))
-        for d in p["disagreements"]:
-            out.print(f"  {d}")
-    if g.get("bet_dt_annotation"):
-        out.print(f"BET/DT annotation (DI 40502.001J.2.c): {g['bet_dt_annotation']}")
-    out.print(f"reviewer guide (DI 40502.001J.2.d) recommends: [bold]{g.get('recommended_action')}[/]"
-              + (" — return to BET/DT after DE review" if g.get("return_to_bet_dt") else ""))
-    if g.get("error"):
-        out.print(f"  ({g['error']})")
-    for p in g.get("dircon_prompts") or []:
-        out.print(f"  DIRCON: {p}")
-
-
-@review_app.command("associate")
-def review_associate(case_id: str, as_: AsOpt, on: OnOpt = None, version: VersionOpt = None,
-                     db: DbOpt = None) -> None:
-    """DSE/FLC: associate the actual mailer with the PSC MAILER alert output (E.4.b)."""
-    from cdrflow.workflow import review
-
-    nxt = _run(lambda: review.associate(_store(db), case_id, _actor(as_), _date(on, "--on"), expected_version=version))
-    out.print(f"{case_id}: mailer associated; next stage {nxt}")
-
-
-@review_app.command("translation")
-def review_translation(case_id: str, as_: AsOpt, done: Annotated[bool, typer.Option("--done")] = False,
-                       work_reported: Annotated[bool, typer.Option("--work-reported")] = False, on: OnOpt = None,
-                       version: VersionOpt = None, db: DbOpt = None) -> None:
-    """BET/DT: refer to a translator, or (--done) record the translation and route the case (G.4.a, G.5)."""
-    from cdrflow.workflow import review
-
-    nxt = _run(lambda: review.translation(_store(db), case_id, _actor(as_), _date(on, "--on"), done=done,
-                                          work_reported=work_reported, expected_version=version))
-    out.print(f"{case_id}: stage {nxt}")
-
-
-@review_app.command("work")
-def review_work(case_id: str, as_: AsOpt, year: Annotated[int, typer.Option()],
-                amount: Annotated[float, typer.Option()],
-                period: Annotated[str, typer.Option(help="WEEKLY, MONTHLY or ANNUAL")] = "MONTHLY",
-                posted: Annotated[bool, typer.Option("--posted")] = False,
-                earnings_known: Annotated[bool | None, typer.Option("--earnings-known/--earnings-unknown")] = None,
-                folder: Annotated[bool, typer.Option("--folder", help="Title II: worked with the claim folder")]
-                = False,
-                resolved: Annotated[bool, typer.Option("--resolved", help="with --folder: the work and earnings are "
-                                                                          "already resolved (WORK RESOLVED)")] = False,
-                on: OnOpt = None, version: VersionOpt = None, db: DbOpt = None) -> None:
-    """BET/DT: develop reported work with the earnings-tolerance calc (J.2.c), with or without the folder."""
-    from cdrflow.workflow import review
-
-    d = _run(lambda: review.work(_store(db), case_id, _actor(as_), _date(on, "--on"), year=year, amount=amount,
-                                 period=period.upper(), posted=posted,  # type: ignore[arg-type]
-                                 earnings_known=earnings_known, folder=folder, resolved=resolved,
-                                 expected_version=version))
-    out.print(f"{case_id}: {d['action']}; annotate \"{d['annotation']}\""
-              + ("; SSA-559 to the DE/DEC/DC prepared" if d["ssa_559"] else ""))
-    for s in d["next_steps"]:
-        out.print(f"  - {s}")
-
-
-@review_app.command("decide")
-def review_decide(case_id: str, as_: AsOpt,
-                  full_cdr: Annotated[bool, typer.Option("--full-cdr/--defer", help="DO CDR or defer")],
-                  vr: Annotated[bool, typer.Option("--vr-requested")] = False,
-                  remarks: Annotated[str | None, typer.Option()] = None,
-                  medical_remark: Annotated[str | None, typer.Option(
-                      "--medical-remark", help="deferral with blank DCF medical data: your words for the REMARK "
-                                               "(J.3.a NOTE)")] = None,
-                  on: OnOpt = None, version: VersionOpt = None, db: DbOpt = None) -> None:
-    """DE/DEC/DC: enter the decision as IPCA event 2-5 (G.6); integrity sampling follows (G.7)."""
-    from cdrflow.workflow import review
-
-    r = _run(lambda: review.decide(_store(db), case_id, _actor(as_), _date(on, "--on"), full_cdr=full_cdr,
-                                   vr_requested=vr, remarks=remarks, medical_remark=medical_remark,
-                                   expected_version=version))
-    # G.7: integrity sampling is "essentially invisible to the PC reviewer": the reviewer sees the input
-    # they made; `cdrflow case` shows an auditor the whole history.
-    out.print(f"{case_id}: IPCA {r['ipca_event']} {r['label']} recorded "
-              f"(reviewer guide recommended {r['recommendation']})")
-
-
-@review_app.command("return-to-bet")
-def review_return(case_id: str, as_: AsOpt, reason: Annotated[str, typer.Option()] = "EARNINGS UNDER TOLERANCE LEVEL",
-                  on: OnOpt = None, version: VersionOpt = None, db: DbOpt = None) -> None:
-    """DE/DEC/DC: return the case to the BET/DT (J.3.a NOTE)."""
-    from cdrflow.workflow import review
-
-    _run(lambda: review.return_to_bet_dt(_store(db), case_id, _actor(as_), _date(on, "--on"), reason=reason,
-                                         expected_version=version))
-    out.print(f"{case_id}: returned to BET/DT")
-
-
-@review_app.command("dircon")
-def review_dircon(case_id: str, as_: AsOpt,
-                  result: Annotated[str, typer.Option(help="BUSY, NO_ANSWER, REACHED, REFUSED, NOT_LOCATED")],
-                  on: OnOpt = None, version: VersionOpt = None, db: DbOpt = None) -> None:
-    """A DIRCON attempt: on a nonresponder (I; the dircon-outcome calc says what follows) or, during a PC
-    review, for unanswered questions (J.1; recorded, the review goes on)."""
-    from cdrflow.workflow import review
-
-    r = _run(lambda: review.dircon(_store(db), case_id, _actor(as_), _date(on, "--on"),
-                                   result=result.upper(), expected_version=version))  # type: ignore[arg-type]
-    out.print(f"{case_id}: {r['outcome']} ({r['counted_attempts']} counted attempts)")
-
-
-@review_app.command("referral-done")
-def review_referral_done(case_id: str, as_: AsOpt, note: Annotated[str, typer.Option()], on: OnOpt = None,
-                         version: VersionOpt = None, db: DbOpt = None) -> None:
-    """E.2: record that the PC/FO took the necessary action on a WBDOC referral."""
-    from cdrflow.workflow import review
-
-    _run(lambda: review.referral_done(_store(db), case_id, _actor(as_), _date(on, "--on"), note=note,
-                                      expected_version=version))
-    out.print(f"{case_id}: referral action recorded")
-
-
-@review_app.command("undeliverable")
-def review_undeliverable(case_id: str, as_: AsOpt,
-                         new_address: Annotated[str | None, typer.Option(help="JSON: address_line, city, state, "
-                                                                                 "zip, country")] = None,
-                         on: OnOpt = None, version: VersionOpt = None, db: DbOpt = None) -> None:
-    """H.2: a hard-paper mailer returned undeliverable to the PC (IPCA 7, then 6 or a resend)."""
-    from cdrflow.workflow import review
-
-    try:
-        addr = json.loads(new_address) if new_address else None
-    except (ValueError, RecursionError) as exc:
-        err.print(f"error: --new-address: not a JSON object ({str(exc)[:200]})", markup=False)
-        raise typer.Exit(2) from None
-    if addr is not None and not isinstance(addr, dict):
-        err.print("error: --new-address: expected a JSON object with address_line, city, state, zip, country",
-                  markup=False)
-        raise typer.Exit(2)
-    state = _run(lambda: review.undeliverable(_store(db), case_id, _actor(as_), _date(on, "--on"), new_address=addr,
-                                              expected_version=version))
-    out.print(f"{case_id}: {state}")
-
-
-@review_app.command("notice-undeliverable")
-def review_notice_undeliverable(case_id: str, as_: AsOpt, on: OnOpt = None, db: DbOpt = None) -> None:
-    """J.3.c: a deferral notice the USPS returned as undeliverable: recorded and securely destroyed, never re-sent."""
-    from cdrflow.workflow import review
-
-    _run(lambda: review.notice_undeliverable(_store(db), case_id, _actor(as_), _date(on, "--on")))
-    out.print(f"{case_id}: deferral notice returned undeliverable; securely destroyed, not re-sent (J.3.c)")
-
-
-@review_app.command("dispose")
-def review_dispose(case_id: str, as_: AsOpt, document: Annotated[str, typer.Option()],
-                   disposition: Annotated[str, typer.Option(help="DESTROYED, CLAIMS_FOLDER, OTHER_COMPONENT")],
-                   note: Annotated[str | None, typer.Option()] = None, on: OnOpt = None, db: DbOpt = None) -> None:
-    """J.3.d: record the disposal of a mailer, facsimile, attachment, alert or profile sheet."""
-    from cdrflow.workflow import review
-
-    _run(lambda: review.dispose(_store(db), case_id, _actor(as_), _date(on, "--on"), document=document,
-                                disposition=disposition.upper(), note=note))  # type: ignore[arg-type]
-    out.print(f"{case_id}: {document} {disposition}")
-
-
-# ---- case history / documents ---------------------------------------------------------------------
-
-def case(ssn: str, as_json: Annotated[bool, typer.Option("--json")] = False, db: DbOpt = None) -> None:
-    """QCDR-style event history for an SSN (dates, titles, actors) and the current state."""
-    from cdrflow.workflow.history import case_history
-
-    h = _run(lambda: case_history(_store(db), ssn))
-    if as_json:
-        out.print_json(json.dumps(h, default=str))
-        return
-    b = h["beneficiary"]
-    out.print(Panel.fit(f"{b['name']}  SSN {ssn[:3]}-{ssn[3:5]}-{ssn[5:]} {b['bic_or_id']}  {b['title']}  "
-                        f"profile {b['profile']}  diary {b['diary_month']}"
-                        + (f"  SSI diary {b['ssi_diary_month']}" if b.get("ssi_diary_month") else ""),
-                        title="beneficiary"))
-    from rich.markup import escape
-
-    from cdrflow.workflow.population import CHANGED, FLAG_TEXT
-
-    t = Table(title="DCF events (QCDR)")
-    for col in ("date", "event", "code", "by", "case", "policy", "flag"):
-        t.add_column(col)
-    changes = []
-    for e in h["events"]:
-        d = e["detail"] if isinstance(e["detail"], dict) else {}
-        flags = "; ".join(FLAG_TEXT.get(f, f) for f in d.get("flags") or [])
-        t.add_row(e["event_date"], e["event_type"], e["code"] or "", f"{e['actor']}:{e['actor_role']}",
-                  e["case_id"] or "", "yes" if e["policy_version"] else "", f"[bold red]{flags}[/]" if flags else "")
-        if e["event_type"].endswith(CHANGED):
-            changes.append((e, d, flags))
-    out.print(t)
-    # Every change to the beneficiary's data: who, when, which field from what to what (population imports).
-    for e, d, flags in changes:
-        what = "; ".join(f"{k} {v[0]!s} -> {v[1]!s}" for k, v in (d.get("changes") or {}).items())
-        out.print(f"{e['event_date']} {escape(e['actor'])}:{e['actor_role']} changed {escape(what)}"
-                  + (f" [bold red]FLAGGED: {flags}[/]" if flags else ""), soft_wrap=True)
-    for cs in h["cases"]:
-        out.print(f"case {cs['case_id']}: {cs['state']}"
-                  + (f" / {cs['review_stage']}" if cs["review_stage"] else "")
-                  + (f"  outcome {cs['outcome']}" if cs["outcome"] else "")
-                  + ("  [bold red]INTEGRITY FLIPPED[/]" if cs["integrity_flipped"] else "")
-                  + f"  (version {cs['version']})")
-
-
-def documents(case_id: str, out_file: Annotated[Path, typer.Option("--out")] = Path("case.html"),
-              db: DbOpt = None) -> None:
-    """Render a case's documents (alert, facsimile, profile sheet, notices, referrals) as one HTML page."""
-    from cdrflow.documents import render_bundle
-    from cdrflow.safeio import write_text
-    from cdrflow.workflow.history import document_payloads
-
-    _no_overwrite({}, {"--out": out_file}, db)
-    docs = _run(lambda: document_payloads(_store(db), case_id))
-    if not docs:
-        raise _fail(f"case {case_id} has no documents (yet); nothing was written")
-    write_text(out_file, render_bundle(f"Case {case_id}", docs))  # owner-only, renamed into place
-    out.print(f"{len(docs)} documents -> {out_file}")
-
 
 def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")
     app.add_typer(population_app, name="population")
-    app.add_typer(review_app, name="review")
     app.command("cycle")(cycle)
     app.command("ingest")(ingest)
     app.command("runs")(runs)
-    app.command("case")(case)
-    app.command("documents")(documents)

@@ -11,6 +11,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+from cdrflow.simulate.mailers import issued_ssn
+
 ANSWERS: dict[str, list[Any]] = {
     "q1a_worked": ["YES", "NO", "BOTH", None],
     "q2_school": ["YES", "NO", None],
@@ -70,7 +72,7 @@ def edge_record(rng: random.Random, n: int) -> dict[str, Any]:
         codes = c1 + c2 + ("Y" if other else "N")
     return {
         "mailer_id": f"E{n:07d}",
-        "ssn": f"{rng.randint(1, 899):03d}{rng.randint(1, 99):02d}{rng.randint(1, 9999):04d}",
+        "ssn": issued_ssn(rng),
         "title": rng.choice(["T2", "T2/16", "T16"]),
         "form": rng.choice(["SSA-455-OCR-SM"] * 9 + ["SSA-455"]),
         "request": rng.choice(["FIRST", "SECOND"]),

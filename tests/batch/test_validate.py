@@ -55,7 +55,9 @@ def _entry_mut(rng: random.Random, rec: dict[str, Any]) -> None:
 
 MUTATIONS: list[tuple[str, Any]] = [
     ("mailer_id", ["", " ", " M1", "M1 ", "\tM9", "M\u00a0", "\x1cM", None, 123]),
-    ("ssn", ["12345678", "1234567890", "12345678a", "١٢٣٤٥٦٧٨٩", "123456789\n", " 123456789", 123456789, None]),
+    ("ssn", ["12345678", "1234567890", "12345678a", "١٢٣٤٥٦٧٨٩", "123456789\n", " 123456789", 123456789, None,
+             # never issued: the one rule of cdrflow.kernel.ssn (interpretations §77)
+             "000123456", "666123456", "900123456", "123001234", "123450000", "123-45-6789"]),
     ("title", ["t2", "T2 ", "T3", "", None, 2]),
     ("form", ["SSA-455-OCR", "ssa-455", None]),
     ("request", ["THIRD", "first", None]),

@@ -8,6 +8,7 @@ installs Chromium when the machine lacks it.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -33,10 +34,27 @@ def browser() -> Iterator[Any]:
         b.close()
 
 
-def cdrflow(db: str, *args: str) -> str:
-    p = subprocess.run([*CLI, *args, "--db", db], capture_output=True, text=True, timeout=120, check=False)
+def cdrflow(db: str, *args: str, token: str | None = None) -> str:
+    """Run ``cdrflow ARGS --db DB``, as the person of ``token`` (``CDRFLOW_TOKEN``) when given."""
+    env = {**os.environ, "CDRFLOW_TOKEN": token} if token is not None else None
+    p = subprocess.run([*CLI, *args, "--db", db], capture_output=True, text=True, timeout=120, check=False, env=env)
     assert p.returncode == 0, f"{args}: {p.stdout}\n{p.stderr}"
     return p.stdout
+
+
+def people(db: str, *who: tuple[str, str, str | None]) -> dict[str, str]:
+    """Personal tokens, by name, for people (name, role, office or DDS) added to the database at ``db``."""
+    from cdrflow.dcf.db import make_engine
+    from cdrflow.dcf.store import Store
+
+    from ..dbfixtures import token_for
+
+    engine = make_engine(db)
+    try:
+        st = Store(engine)
+        return {name: token_for(st, name, role, org=org) for name, role, org in who}
+    finally:
+        engine.dispose()
 
 
 def open_page(browser: Any, path: Path) -> tuple[Any, list[str]]:
@@ -51,16 +69,18 @@ def open_page(browser: Any, path: Path) -> tuple[Any, list[str]]:
 def test_exr_worksheet_in_chromium(browser: Any, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/exr.db"
     cdrflow(db, "db", "upgrade")
-    cdrflow(db, "exr", "open", "--as", "fran:FO", "--ssn", "123456789", "--request-month", "2004-09",
+    t = people(db, ("fran", "FO", "FO-123"), ("jo", "DE", "DDS-PA"), ("dr", "DC", "DDS-PA"))
+    cdrflow(db, "exr", "open", "--ssn", "123456789", "--request-month", "2004-09",
             "--btm", "2003-11", "--cpd-impairment", "back disorder", "--cpd-basis", "LISTING",
-            "--alleged", "back reinjured", "--sga", "2003-09,2003-10,2003-11,2003-12,2004-01,2004-02,2004-03,2004-05")
-    cdrflow(db, "exr", "develop", "1", "--as", "jo:DE")
-    cdrflow(db, "exr", "same-or-related", "1", "--yes", "--rationale", "same back", "--as", "jo:DE")
-    cdrflow(db, "exr", "mirs", "1", "--month", "2004-04", "--mi-related", "--capable-of-sga", "--as", "dr:DC")
-    cdrflow(db, "exr", "mirs", "1", "--from", "2004-06", "--to", "2004-09", "--as", "dr:DC")
-    cdrflow(db, "exr", "determine", "1", "--as-of", "2004-10-15", "--as", "jo:DE")
+            "--alleged", "back reinjured", "--sga", "2003-09,2003-10,2003-11,2003-12,2004-01,2004-02,2004-03,2004-05",
+            token=t["fran"])
+    cdrflow(db, "exr", "develop", "1", token=t["jo"])
+    cdrflow(db, "exr", "same-or-related", "1", "--yes", "--rationale", "same back", token=t["jo"])
+    cdrflow(db, "exr", "mirs", "1", "--month", "2004-04", "--mi-related", "--capable-of-sga", token=t["dr"])
+    cdrflow(db, "exr", "mirs", "1", "--from", "2004-06", "--to", "2004-09", token=t["dr"])
+    cdrflow(db, "exr", "determine", "1", "--as-of", "2004-10-15", token=t["jo"])
     out = tmp_path / "worksheet.html"
-    cdrflow(db, "exr", "worksheet", "1", "-o", str(out))
+    cdrflow(db, "exr", "worksheet", "1", "-o", str(out), token=t["fran"])
 
     page, errors = open_page(browser, out)
     rows = page.locator("tr[data-month]")
@@ -73,7 +93,7 @@ def test_exr_worksheet_in_chromium(browser: Any, tmp_path: Path) -> None:
     assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
     assert errors == []
     page.close()
-    cdrflow(db, "exr", "worksheet", "1", "-o", str(tmp_path / "worksheet.pdf"))  # what a user files
+    cdrflow(db, "exr", "worksheet", "1", "-o", str(tmp_path / "worksheet.pdf"), token=t["fran"])  # what a user files
     assert (tmp_path / "worksheet.pdf").read_bytes().startswith(b"%PDF")
 
 
@@ -109,24 +129,26 @@ def _overflows(page: Any) -> list[str]:
 def test_exr_worksheet_tables_fit_the_printed_page(browser: Any, tmp_path: Path) -> None:
     """Long names, ids, URLs and rationales wrap: no table runs past the right margin in print."""
     db = f"sqlite:///{tmp_path}/exr.db"
-    who = ("--as", "jonathan.q.publicexaminer:DE")
     cdrflow(db, "db", "upgrade")
-    cdrflow(db, "exr", "open", "--as", "jonathan.q.publicexaminer:FO", "--ssn", "123456789", "--request-month",
+    t = people(db, ("jonathan.q.publicexaminer", "DE", "DDS-PA"), ("jonathan.q.publicfieldoffice", "FO", "FO-123"),
+               ("drmedicalconsultantwithalongname", "DC", "DDS-PA"), ("dr", "DC", "DDS-PA"))
+    de = t["jonathan.q.publicexaminer"]
+    cdrflow(db, "exr", "open", "--ssn", "123456789", "--request-month",
             "2012-09", "--btm", "2011-11", "--fo", "DOORS-A12 Springfield-Central-District-Office",
             "--filing-date", "2012-09-14", "--cpd-date", "2005-03-01", "--cpd-impairment",
             "lumbar degenerative disc disease with radiculopathy (L4-L5/L5-S1)", "--cpd-basis", "LISTING",
             "--cpd-listing", "1.04", "--cpd-listing-obsolete", "--alleged",
             "back; see https://example.invalid/very/long/path/to/a/medical/record/identifier/0123456789abcdef",
-            "--sga", "2011-09,2011-10,2011-11,2011-12,2012-01,2012-02")
-    cdrflow(db, "exr", "develop", "1", *who)
-    cdrflow(db, "exr", "same-or-related", "1", "--yes", "--rationale", LONG, *who)
-    cdrflow(db, "exr", "mirs", "1", "--month", "2012-04", "--mi-related", "--capable-of-sga", "--as",
-            "drmedicalconsultantwithalongname:DC")
-    cdrflow(db, "exr", "mirs", "1", "--month", "2012-05", "--as", "dr:DC")
-    cdrflow(db, "exr", "mirs", "1", "--month", "2012-09", "--as", "dr:DC")
-    cdrflow(db, "exr", "determine", "1", "--as-of", "2012-10-15", *who)
+            "--sga", "2011-09,2011-10,2011-11,2011-12,2012-01,2012-02", token=t["jonathan.q.publicfieldoffice"])
+    cdrflow(db, "exr", "develop", "1", token=de)
+    cdrflow(db, "exr", "same-or-related", "1", "--yes", "--rationale", LONG, token=de)
+    cdrflow(db, "exr", "mirs", "1", "--month", "2012-04", "--mi-related", "--capable-of-sga",
+            token=t["drmedicalconsultantwithalongname"])
+    cdrflow(db, "exr", "mirs", "1", "--month", "2012-05", token=t["dr"])
+    cdrflow(db, "exr", "mirs", "1", "--month", "2012-09", token=t["dr"])
+    cdrflow(db, "exr", "determine", "1", "--as-of", "2012-10-15", token=de)
     out = tmp_path / "worksheet.html"
-    cdrflow(db, "exr", "worksheet", "1", "-o", str(out))
+    cdrflow(db, "exr", "worksheet", "1", "-o", str(out), token=de)
 
     for paper, width in PRINTABLE.items():
         page = browser.new_page(viewport={"width": width, "height": 1000})
@@ -139,32 +161,30 @@ def test_exr_worksheet_tables_fit_the_printed_page(browser: Any, tmp_path: Path)
         page.close()
     # the printed file: Chromium lays the page out at the same printable width
     pdf = tmp_path / "worksheet.pdf"
-    cdrflow(db, "exr", "worksheet", "1", "-o", str(pdf))
+    cdrflow(db, "exr", "worksheet", "1", "-o", str(pdf), token=de)
     assert pdf.read_bytes().startswith(b"%PDF")
 
 
 def test_annual_mpr_report_in_chromium(browser: Any, tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path}/mpr.db"
-    sysadm = ("--as", "admin:SYSTEM")
-    cdrflow(db, "db", "upgrade")
-    cdrflow(db, "mpr", "org", "add", "--level", "CO", "--code", "CO", "--name", "ODD MPRT", *sysadm)
-    cdrflow(db, "mpr", "org", "add", "--level", "RO", "--code", "RO-03", "--name", "Philadelphia", "--parent", "CO",
-            *sysadm)
+    cdrflow(db, "db", "upgrade")  # this OS account becomes the DCF's administrator (README)
+    cdrflow(db, "mpr", "org", "add", "--level", "CO", "--code", "CO", "--name", "ODD MPRT")
+    cdrflow(db, "mpr", "org", "add", "--level", "RO", "--code", "RO-03", "--name", "Philadelphia", "--parent", "CO")
     cdrflow(db, "mpr", "org", "add", "--level", "DDS", "--code", "DDS-PA", "--name", "Pennsylvania",
-            "--parent", "RO-03", *sysadm)
-    cdrflow(db, "mpr", "person", "add", "--org", "DDS-PA", "--name", "pat", "--role", "MPRO", *sysadm)
-    cdrflow(db, "mpr", "person", "add", "--org", "RO-03", "--name", "rita", "--role", "PRC", *sysadm)
-    cdrflow(db, "mpr", "person", "add", "--org", "CO", "--name", "mo", "--role", "MPRT", *sysadm)
-    mpro = ("--as", "pat:MPRO")
-    cdrflow(db, "mpr", "import", "providers", str(FIXTURES / "mpr_providers_pa.csv"), *mpro)
-    cdrflow(db, "mpr", "import", "roster", str(FIXTURES / "mpr_roster_pa.csv"), *mpro)
+            "--parent", "RO-03")
+    cdrflow(db, "people", "add", "pat", "--role", "MPRO", "--org", "DDS-PA")
+    cdrflow(db, "people", "add", "rita", "--role", "PRC", "--org", "RO-03")
+    cdrflow(db, "people", "add", "mo", "--role", "MPRT", "--org", "CO")
+    t = people(db, ("pat", "MPRO", "DDS-PA"), ("rita", "PRC", "RO-03"), ("mo", "MPRT", "CO"))
+    cdrflow(db, "mpr", "import", "providers", str(FIXTURES / "mpr_providers_pa.csv"), token=t["pat"])
+    cdrflow(db, "mpr", "import", "roster", str(FIXTURES / "mpr_roster_pa.csv"), token=t["pat"])
     cdrflow(db, "mpr", "import", "leie", str(FIXTURES / "mpr_leie_v1.csv"), "--file-date", "2025-02-10",
-            "--as", "mo:MPRT")  # the national list: CO (PM 00215.001D.2)
-    cdrflow(db, "mpr", "check", "--dds", "DDS-PA", "--as-of", "2025-03-01", *mpro)
+            token=t["mo"])  # the national list: CO (PM 00215.001D.2)
+    cdrflow(db, "mpr", "check", "--dds", "DDS-PA", "--as-of", "2025-03-01", token=t["pat"])
     cdrflow(db, "mpr", "item", "open", "--org", "DDS-PA", "--kind", "ONSITE_VISIT", "--title", "Visit",
-            "--owner", "pat", "--opened", "2025-03-05", *mpro)
+            "--owner", "pat", "--opened", "2025-03-05", token=t["pat"])
     out = tmp_path / "report.html"
-    cdrflow(db, "mpr", "report", "--dds", "DDS-PA", "--fy", "2025", "-o", str(out), "--as", "rita:PRC")
+    cdrflow(db, "mpr", "report", "--dds", "DDS-PA", "--fy", "2025", "-o", str(out), token=t["rita"])
 
     page, errors = open_page(browser, out)
     assert page.locator("h2").count() == 6
@@ -179,14 +199,15 @@ def test_annual_mpr_report_in_chromium(browser: Any, tmp_path: Path) -> None:
     assert errors == []
     page.close()
     pdf_file = tmp_path / "report.pdf"
-    cdrflow(db, "mpr", "report", "--dds", "DDS-PA", "--fy", "2025", "-o", str(pdf_file), "--as", "rita:PRC")
+    cdrflow(db, "mpr", "report", "--dds", "DDS-PA", "--fy", "2025", "-o", str(pdf_file), token=t["rita"])
     assert pdf_file.read_bytes().startswith(b"%PDF") and pdf_file.stat().st_size > 10_000
 
 
 def test_pdf_without_chromium_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cdrflow.kernel.settings import Settings
     from cdrflow.reports.pdf import PdfUnavailable, html_to_pdf
 
     monkeypatch.setenv("CDRFLOW_CHROMIUM", str(tmp_path / "no-chromium"))
     with pytest.raises(PdfUnavailable, match="Debian package 'chromium'"):
-        html_to_pdf("<html></html>", tmp_path / "x.pdf")
+        html_to_pdf("<html></html>", tmp_path / "x.pdf", chromium=Settings().chromium)  # as the CLI passes it
     assert not (tmp_path / "x.pdf").exists()

@@ -12,7 +12,7 @@ runner = CliRunner()
 __all__ = ["cli", "runner", "store_url"]
 
 
-def cli(*args: str) -> tuple[int, str]:
-    """Run ``cdrflow ARGS``; the exit code and everything it printed."""
-    r = runner.invoke(app, list(args))
+def cli(*args: str, token: str | None = None, stdin: str | None = None) -> tuple[int, str]:
+    """Run ``cdrflow ARGS`` (as the person of ``token``, with ``stdin``); the exit code and everything it printed."""
+    r = runner.invoke(app, list(args), env={"CDRFLOW_TOKEN": token} if token else None, input=stdin)
     return r.exit_code, r.output

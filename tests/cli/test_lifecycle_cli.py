@@ -13,7 +13,7 @@ from cdrflow.dcf.store import Store
 from cdrflow.simulate.lifecycle import DEMO_PC_TABLE
 from cdrflow.simulate.returns import simulate_returns, write_returns
 
-from ..dbfixtures import store
+from ..dbfixtures import assert_denied, store, token_for
 from .runner import cli
 from .runner import store_url as _url
 
@@ -33,15 +33,16 @@ def _wide_console() -> None:
 
 def test_verbs_end_to_end(store: Store, tmp_path: Path) -> None:
     db = _url(store)
-    code, text = cli("population", "generate", "--count", "400", "--as-of", "2026-01-01", "--db", db)
+    ops = token_for(store, "ops1", "OPERATOR")  # operations run the jobs
+    code, text = cli("population", "generate", "--count", "400", "--as-of", "2026-01-01", "--db", db, token=ops)
     assert code == 0, text
     assert "400" in text
-    code, text = cli("population", "generate", "--count", "400", "--as-of", "2026-01-01", "--db", db)
+    code, text = cli("population", "generate", "--count", "400", "--as-of", "2026-01-01", "--db", db, token=ops)
     assert code == 0 and "'unchanged': 400" in text, text  # importing the same rows again changes nothing
 
     pf = tmp_path / "print.jsonl"
     code, text = cli("cycle", "--as-of", "2026-02-02", "--pc-ssn-table", str(DEMO_PC_TABLE), "--print-file", str(pf),
-                     "--db", db)
+                     "--db", db, token=ops)
     assert code == 0, text
     printed = [json.loads(line) for line in pf.read_text().splitlines()]
     assert printed and all(len(p["scanline2"]) == 31 for p in printed)
@@ -53,39 +54,43 @@ def test_verbs_end_to_end(store: Store, tmp_path: Path) -> None:
     write_returns(returns, simulate_returns(sent, seed=3))
     with returns.open("a") as fh:
         fh.write('{"mailer_id": "NOPE", "ssn": "123456789"}\n')
-    code, text = cli("ingest", str(returns), "--as-of", "2026-03-10", "--db", db)
+    code, text = cli("ingest", str(returns), "--as-of", "2026-03-10", "--db", db, token=ops)
     assert code == 0, text
     assert "reconciled" in text and "rejected 1" in text.replace(",", ""), text
     rejects = [json.loads(line) for line in (tmp_path / "returns.jsonl.rejects.jsonl").read_text().splitlines()]
     assert rejects[-1]["field"] == "mailer_id" and rejects[-1]["mailer_id"] == "NOPE"
     with store.read() as tx:
         n_events = len(tx.conn.execute(select(events.c.event_id)).all())
-    code, text = cli("ingest", str(returns), "--as-of", "2026-03-10", "--db", db)
+    code, text = cli("ingest", str(returns), "--as-of", "2026-03-10", "--db", db, token=ops)
     assert code == 0 and "processed 0" in text, text
     with store.read() as tx:
         assert len(tx.conn.execute(select(events.c.event_id)).all()) == n_events
 
-    code, text = cli("review", "queue", "--db", db)
-    assert code == 0, text
     with store.read() as tx:
         pc = tx.conn.execute(select(cases.c.case_id, cases.c.ssn, cases.c.pc)
                              .where(cases.c.review_stage == "ASSOCIATE")).first()
     assert pc is not None, "the simulated returns should give at least one PSC MAILER alert"
-    code, text = cli("review", "associate", pc.case_id, "--as", "bob:DE", "--db", db)
-    assert code == 2 and "roles DSE, FLC" in text, text
+    code, text = cli("review", "queue", "--db", db, token=token_for(store, "ada", "AUDITOR"))
+    assert code == 0 and pc.case_id in text and pc.ssn not in text, text  # SSNs masked
+    de = token_for(store, "bob", "DE", pc=pc.pc)
+    code, text = cli("review", "associate", pc.case_id, "--db", db, token=de)
+    assert code == 4 and "error: forbidden" in text and "DSE, FLC" in text, text
+    assert_denied(store, "bob", "mailer.associate", f"case:{pc.case_id}")
     clerk = "ann:DSE" if pc.pc == 7 else "ann:FLC"  # E.4.b: DSE at PC-7, FLC at PCs 1-6
-    code, text = cli("review", "associate", pc.case_id, "--as", clerk, "--on", "2026-03-12", "--db", db)
+    code, text = cli("review", "associate", pc.case_id, "--on", "2026-03-12", "--db", db,
+                     token=token_for(store, "ann", clerk.split(":")[1], pc=pc.pc))
     assert code == 0, text
-    code, text = cli("review", "show", pc.case_id, "--db", db)
+    code, text = cli("review", "show", pc.case_id, "--db", db, token=de)
     assert code == 0 and "reviewer guide" in text, text
 
-    code, text = cli("case", pc.ssn, "--db", db)
+    code, text = cli("case", pc.case_id, "--db", db, token=de)
     assert code == 0, text
     for expected in ("INITIAL MAILER SENT", "MAILER RECEIVED", "PC MAILER REVIEW", "ACTUAL MAILER ASSOCIATED",
-                     clerk):
+                     clerk, f"***-**-{pc.ssn[-4:]}"):
         assert expected in text
+    assert pc.ssn not in text
     out = tmp_path / "case.html"
-    code, text = cli("documents", pc.case_id, "--out", str(out), "--db", db)
+    code, text = cli("documents", pc.case_id, "--out", str(out), "--db", db, token=de)
     assert code == 0, text
     html = out.read_text()
     assert "PROFILE_SHEET" in html or "Profile" in html
@@ -105,7 +110,7 @@ def _pc_review_case(store: Store, tmp_path: Path, ssn: str, **answers: object) -
     seed_beneficiaries(store, [make_beneficiary(ssn, qmid_medical_blank=True, folder_location="MEGASITE",
                                                 folder_date_in_location=dt.date(2021, 3, 2))])
     run_cycle(store, on)
-    cid = case_id_for(on, ssn)
+    cid = case_id_for(store, on, ssn)
     res = ingest(store, write_jsonl(tmp_path / "r.jsonl", [returned_mailer(cid, ssn, **answers)]), dt.date(2026, 3, 10))
     assert res.counts["end:PC_REVIEW"] == 1, res.as_dict()
     return cid
@@ -117,41 +122,43 @@ def test_review_issue_11_passages_through_the_cli(store: Store, tmp_path: Path) 
 
     db = _url(store)
     cid = _pc_review_case(store, tmp_path, "423470001", q1a_worked="YES")
-    assert cli("review", "associate", cid, "--as", "dana:DSE", "--on", "2026-04-01", "--db", db)[0] == 0
-    code, text = cli("review", "work", cid, "--as", "bob:BET", "--year", "2025", "--amount", "500", "--resolved",
-                     "--on", "2026-04-01", "--db", db)
-    assert code == 2 and "error: InputError: resolved:" in text and "Traceback" not in text, text
-    code, text = cli("review", "work", cid, "--as", "bob:BET", "--year", "2025", "--amount", "500", "--folder",
-                     "--resolved", "--on", "2026-04-01", "--db", db)
+    dse, bet, de, mailroom = (token_for(store, name, role, pc=7) for name, role in  # the case is at PC 7
+                              (("dana", "DSE"), ("bob", "BET"), ("jsmith", "DE"), ("mo", "MAILROOM")))
+    assert cli("review", "associate", cid, "--on", "2026-04-01", "--db", db, token=dse)[0] == 0
+    code, text = cli("review", "work", cid, "--year", "2025", "--amount", "500", "--resolved",
+                     "--on", "2026-04-01", "--db", db, token=bet)
+    assert code == 2 and "error: invalid_input (resolved): WORK RESOLVED" in text and "Traceback" not in text, text
+    code, text = cli("review", "work", cid, "--year", "2025", "--amount", "500", "--folder",
+                     "--resolved", "--on", "2026-04-01", "--db", db, token=bet)
     assert code == 0 and 'WORK_RESOLVED; annotate "WORK RESOLVED"; SSA-559 to the DE/DEC/DC prepared' in text, text
 
-    code, text = cli("review", "show", cid, "--db", db)
+    code, text = cli("review", "show", cid, "--db", db, token=de)
     assert code == 0, text
     assert "profile (DI 40502.001J.2.d): Low from the mailer or facsimile (scanline 2, field 3)" in text
     assert "BET/DT annotation (DI 40502.001J.2.c): WORK RESOLVED" in text
 
-    code, text = cli("review", "decide", cid, "--as", "jsmith:DE", "--full-cdr", "--medical-remark", "x",
-                     "--on", "2026-04-15", "--db", db)
+    code, text = cli("review", "decide", cid, "--full-cdr", "--medical-remark", "x",
+                     "--on", "2026-04-15", "--db", db, token=de)
     assert code == 2 and "medical_remark" in text, text
     sample_integrity(store, {cid: False})
-    code, text = cli("review", "decide", cid, "--as", "jsmith:DE", "--defer", "--medical-remark",
-                     "seen monthly at the VA clinic", "--on", "2026-04-15", "--db", db)
+    code, text = cli("review", "decide", cid, "--defer", "--medical-remark",
+                     "seen monthly at the VA clinic", "--on", "2026-04-15", "--db", db, token=de)
     assert code == 0 and "IPCA 4 DEFER CDR recorded" in text, text
 
-    code, text = cli("case", "423470001", "--db", db)
+    code, text = cli("case", "--ssn-stdin", "--db", db, token=de, stdin="423470001\n")
     assert code == 0 and "T2 REMARK" in text and "MEDICAL DIARY RESET" not in text, text
 
-    code, text = cli("review", "notice-undeliverable", cid, "--as", "mo:MAILROOM", "--on", "2026-05-20", "--db", db)
+    code, text = cli("review", "notice-undeliverable", cid, "--on", "2026-05-20", "--db", db, token=mailroom)
     assert code == 0 and "securely destroyed, not re-sent (J.3.c)" in text, text
-    code, text = cli("review", "notice-undeliverable", cid, "--as", "mo:MAILROOM", "--on", "2026-05-21", "--db", db)
+    code, text = cli("review", "notice-undeliverable", cid, "--on", "2026-05-21", "--db", db, token=mailroom)
     assert code == 2 and "no further delivery attempts" in text, text
-    code, text = cli("review", "undeliverable", cid, "--as", "mo:MAILROOM", "--new-address",
+    code, text = cli("review", "undeliverable", cid, "--new-address",
                      '{"address_line": "1 NEW RD", "city": "MACON", "state": "GA", "zip": "31201", "country": "US"}',
-                     "--db", db)
+                     "--db", db, token=mailroom)
     assert code == 2 and "not re-sent" in text, text
 
     out = tmp_path / "case.html"
-    assert cli("documents", cid, "--out", str(out), "--db", db)[0] == 0
+    assert cli("documents", cid, "--out", str(out), "--db", db, token=de)[0] == 0
     html = out.read_text()
     assert "Folder data (PCACS)" in html and "folder location MEGASITE, in location since March 2, 2021" in html
     assert 'data-kind="SSA_559"' in html and "medical diary not reset" in html
@@ -168,12 +175,18 @@ def test_bad_database_url_and_unmigrated_database(tmp_path: Path) -> None:
     assert code == 0 and head_revision(make_engine(f"sqlite:///{tmp_path}/empty.db")) in text
 
 
-@pytest.mark.parametrize("as_", ["nobody", "x:WIZARD"])
-def test_acting_user_must_name_a_role(as_: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("as_", ["nobody", "x:WIZARD", "jsmith:DE"])
+def test_a_typed_identity_is_no_identity(as_: str, tmp_path: Path) -> None:
+    """Nothing typed on the command line is an identity: ``--as`` is no option; the caller is who their token,
+    else their OS account, proves them to be."""
     db = f"sqlite:///{tmp_path}/d.db"
-    cli("db", "upgrade", "--db", db)
+    assert cli("db", "upgrade", "--db", db)[0] == 0  # the OS account that created the DCF is its first ADMIN
     code, text = cli("review", "decide", "M1", "--as", as_, "--defer", "--db", db)
-    assert code == 2 and "NAME:ROLE" in text
+    assert code == 2 and "No such option: --as" in text, text
+    code, text = cli("whoami", "--db", db)
+    assert code == 0 and ": ADMIN (" in text and "signed in by os-account" in text, text
+    code, text = cli("whoami", "--db", db, token="cdrf_" + "x" * 43)
+    assert code == 4 and "the token is unknown" in text, text
 
 
 def test_demo_runs_the_lifecycle_and_writes_the_report(tmp_path: Path) -> None:

@@ -84,10 +84,12 @@ def test_a_dcf_written_through_the_store_verifies(store: Store, world: World) ->
     by = {c.chain: c for c in report.chains}
     with owner_engine(store).connect() as conn:
         n_events = conn.execute(text("SELECT count(*) FROM events")).scalar_one()
+        n_access = conn.execute(text("SELECT count(*) FROM access_log")).scalar_one()
     assert by["events"].links == by["events"].rows == by["events"].head_seq == by["events"].verified_seq == n_events
     assert by["exr_findings"].links == 2 and by["mpr_checks"].links == 2
+    assert n_access >= 1 and by["access_log"].links == by["access_log"].rows == n_access  # the seeding import
     assert report.guards == len(guards.PG_TRIGGERS if _pg(store) else guards.SQLITE_TRIGGERS)
-    assert report.digest.startswith(f"dcf-v1:events={n_events}:exr_findings=2:mpr_checks=2:")
+    assert report.digest.startswith(f"dcf-v1:access_log={n_access}:events={n_events}:exr_findings=2:mpr_checks=2:")
 
 
 def test_the_digest_checks_a_prefix_as_the_dcf_grows(store: Store, world: World) -> None:

@@ -304,17 +304,21 @@ def test_make_engine_backend_and_unsupported_url(store: Store) -> None:
 
 
 def test_resolve_url_precedence(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cdrflow.kernel.settings import Settings
+
     url = store.test_url  # type: ignore[attr-defined]
     other = "sqlite:////tmp/elsewhere.db"
     monkeypatch.delenv(db.ENV_VAR, raising=False)
     assert db.resolve_url() == "sqlite:///cdrflow.db"
     assert db.resolve_url(None) == db.DEFAULT_URL
+    assert db.resolve_url(Settings().database()) == db.DEFAULT_URL
     monkeypatch.setenv(db.ENV_VAR, url)
-    env_resolved = db.resolve_url()
+    assert db.resolve_url() == db.DEFAULT_URL  # the environment is the settings' to read (kernel/settings.py)
+    env_resolved = db.resolve_url(Settings().database())
     assert make_url(env_resolved).get_backend_name() == store.engine.dialect.name
-    assert db.resolve_url(other) == other  # the explicit URL wins over the environment
+    assert db.resolve_url(Settings().database(other)) == other  # the explicit URL (--db) wins over the environment
     monkeypatch.setenv(db.ENV_VAR, other)
-    assert db.resolve_url() == other
+    assert db.resolve_url(Settings().database()) == other
     assert db.resolve_url(url) == env_resolved
     assert db.resolve_url("postgresql://u:p%40ss@h:5433/d") == "postgresql+psycopg://u:p%40ss@h:5433/d"
     assert db.resolve_url("postgres://u@h/d") == "postgresql+psycopg://u@h/d"

@@ -39,6 +39,7 @@ from ..dbfixtures import (
     role_url,
     seed_beneficiaries,
     store_url,
+    token_for,
 )
 
 SSN = "123450001"
@@ -268,13 +269,14 @@ def test_cdrflow_refuses_a_superuser_and_the_owner(pg_store: Store, monkeypatch:
             assert code == 2, (args, out)
             assert out.startswith("error: refusing to run as PostgreSQL role") and who in out, out
             assert out.count("\n") == 1 and "Traceback" not in out, out
-    code, out = cli("review", "queue", "--db", store_url(pg_store))
+    tok = token_for(pg_store, "dee", "DE", pc=7)  # a reviewer reads the queue (the refusals above come first)
+    code, out = cli("review", "queue", "--db", store_url(pg_store), token=tok)
     assert code == 0, out
     # a throwaway database: the flag or the environment variable
-    code, out = cli("--allow-superuser", "review", "queue", "--db", _admin_url(pg_store))
+    code, out = cli("--allow-superuser", "review", "queue", "--db", _admin_url(pg_store), token=tok)
     assert code == 0, out
     monkeypatch.setenv(db.ALLOW_SUPERUSER_ENV, "1")
-    code, out = cli("review", "queue", "--db", _owner_url(pg_store))
+    code, out = cli("review", "queue", "--db", _owner_url(pg_store), token=tok)
     assert code == 0, out
     monkeypatch.delenv(db.ALLOW_SUPERUSER_ENV)
     code, out = cli("review", "queue", "--db", _admin_url(pg_store))  # the flag held for one run only
@@ -392,9 +394,10 @@ def test_db_roles_is_idempotent_and_takes_over_a_schema_a_superuser_migrated(
         insert_case(st, SSN, sent_on=DAY)
         _refused(app, "DROP TABLE events")
         _refused(app, "TRUNCATE events")
+        tok = token_for(st, "dee", "DE", pc=7)
     finally:
         app.dispose()
-    code, out = cli("review", "queue", "--db", _url_in(app_url, schema))
+    code, out = cli("review", "queue", "--db", _url_in(app_url, schema), token=tok)
     assert code == 0, out
 
 

@@ -127,8 +127,18 @@ def mailer(**changes: Any) -> dict[str, Any]:
     return m
 
 
+ISSUED: dict[str, Any] = {
+    "on": "2024-05-02",
+    "policy_version": {"source": "DI 40502.001 TN 2 (10-08)", "param:dircon_attempts": "2008-10-01",
+                       "param:remark_short_limit": "2008-10-01"},
+    "parameters": {"dircon_attempts": {"value": 2, "effective": "2008-10-01"},
+                   "remark_short_limit": {"value": {"words": 30, "characters": 200}, "effective": "2008-10-01"}},
+}
+"""What a document issued by cdrflow records with it (cdrflow.workflow.outcomes.issued)."""
+
+
 def base(**extra: Any) -> dict[str, Any]:
-    return {"beneficiary": beneficiary(), "case": case(), **extra}
+    return {"beneficiary": beneficiary(), "case": case(), "issued": copy.deepcopy(ISSUED), **extra}
 
 
 def alert_payload(**alert_changes: Any) -> dict[str, Any]:
@@ -455,8 +465,9 @@ def test_facsimile_earnings_attachments_and_scanlines() -> None:
 
 
 def test_facsimile_rejects_a_mailer_of_another_person() -> None:
-    with pytest.raises(ValueError, match="FACSIMILE: the mailer's SSN 987-65-4321"):
-        render("FACSIMILE", facsimile_payload(ssn="987654321"))
+    with pytest.raises(ValueError, match=r"FACSIMILE: the mailer's SSN \*\*\*-\*\*-4321") as info:
+        render("FACSIMILE", facsimile_payload(ssn="587654321"))
+    assert "587654321" not in str(info.value) and "587-65-4321" not in str(info.value)  # §79: never in full
 
 
 # --------------------------------------------------------------------------- profile sheet
@@ -747,3 +758,69 @@ def test_alert_sheet_says_when_the_logic_could_not_decide(clear: bool | None) ->
     text = text_of(render("ALERT_SHEET", payload))
     said = "could not make a clear decision" in text
     assert said is (clear is False)  # absent (older alert sheets) or true: nothing is claimed
+
+
+# --------------------------------------------------------------------------- documents are what was issued
+
+
+def _issued_under_other_parameters() -> Any:
+    """Today's parameters differ from those the documents were issued under (issue 13 item 7)."""
+    from cdrflow.policy.mailer.source import what_if
+
+    return what_if({"dircon_attempts": 5, "remark_short_limit": {"words": 100, "characters": 1000}})
+
+
+def test_rendering_reads_no_parameter_in_force_today() -> None:
+    """A document shows the parameter values recorded when it was issued, whatever is in force when it is
+    rendered: the same bytes under other parameters."""
+    remark = " ".join(["pain"] * 31)  # lengthy under the 30-word limit recorded at issue, short under 100
+    docs = [(kind, PAYLOADS[kind]()) for kind in KINDS]
+    docs[KINDS.index("FACSIMILE")] = ("FACSIMILE", facsimile_payload(remarks={"text": remark, "relevant": True}))
+    before = render_bundle("packet", docs)
+    with _issued_under_other_parameters():
+        after = render_bundle("packet", docs)
+        alone = render("DIRCON_RECORD", dircon_payload())
+    assert after == before
+    text = text_of(before)
+    assert "lengthy remarks — see actual mailer" in text and "over 30 words or 200 characters" in text
+    assert "attempt 2 of 2" in text_of(alone) and "Make 2 DIRCON attempts" in text_of(alone)
+
+
+def test_the_footer_names_the_issue_date_policy_version_and_parameters() -> None:
+    text = text_of(render("DIRCON_RECORD", dircon_payload()))
+    assert "Issued May 2, 2024 under policy version: param:dircon_attempts 2008-10-01; " in text
+    assert "source DI 40502.001 TN 2 (10-08)" in text
+    assert "Parameters as issued: dircon_attempts = 2 (in force from 2008-10-01); remark_short_limit = " in text
+
+
+def test_a_value_not_recorded_when_issued_is_said_so_not_looked_up() -> None:
+    dircon = dircon_payload()
+    del dircon["issued"]
+    text = text_of(render("DIRCON_RECORD", dircon))
+    assert "attempt 1 " in text and "attempt 2 " in text and " of 2" not in text
+    assert "The number of DIRCON attempts to make was not recorded when issued" in text
+    assert "Issue date and policy version: not recorded when issued." in text
+
+    fax = facsimile_payload(remarks={"text": LONG_REMARK, "relevant": True})
+    fax["issued"]["parameters"] = {}
+    text = text_of(render("FACSIMILE", fax))
+    assert LONG_REMARK in text and "lengthy remarks" not in text
+    assert "The short-remark limit (E.3.a; E.4.b; G.3) was not recorded when issued" in text
+
+
+def test_a_payload_stored_before_documents_were_frozen_shows_what_was_stored() -> None:
+    from cdrflow.documents import NOT_FROZEN
+
+    stored = {"date": "2024-05-20", "diary": {"diary_month": "2031-03", "diary_type": "MINE", "months": 84,
+                                              "ssi_diary_month": None}}
+    html = render_bundle("packet", [("DEFERRAL_NOTICE", {NOT_FROZEN: {"stored": stored, "created_on": "2024-05-20"}}),
+                                    ("PROFILE_SHEET", base())])
+    assert_balanced(html)
+    section = html.split('id="doc-2"')[0]
+    text = text_of(section)
+    assert 'data-kind="DEFERRAL_NOTICE"' in section
+    assert "CDR MAILER DEFERRAL NOTICE" in text and "Stored on May 20, 2024" in text
+    assert "were not recorded when issued, and cdrflow does not fill them in" in text
+    assert '"diary_month": "2031-03"' in text and "date 2024-05-20" in text
+    assert "Dear" not in text and "Maria" not in text  # nothing of today's beneficiary
+    assert "Issue date and policy version: not recorded when issued." in text

@@ -24,6 +24,8 @@ from cdrflow.forms import (
 )
 from cdrflow.forms.scanlines import EXAMPLE, b8_score
 
+from ..strategies import ISSUED_SSNS
+
 MODELS: dict[int, type[Scanline1] | type[Scanline2] | type[Scanline3]] = {1: Scanline1, 2: Scanline2, 3: Scanline3}
 
 # --------------------------------------------------------------------------- strategies (valid values only)
@@ -40,7 +42,7 @@ UPPER_DIGITS = string.ascii_uppercase + string.digits
 def scanline1s(draw: st.DrawFn) -> Scanline1:
     birth = draw(st.integers(1, 9999))
     return Scanline1(
-        ssn=draw(digits(9)),
+        ssn=draw(ISSUED_SSNS),  # the one SSN rule: never-issued numbers are refused (interpretations §77)
         bic_or_id=draw(st.text(alphabet=UPPER_DIGITS, min_size=1, max_size=2)),
         birth_year=birth,
         prior_cdr_year=draw(st.none() | st.integers(birth, 9999)),
@@ -144,7 +146,7 @@ def test_example_encodes_to_the_documented_lines() -> None:
 
 
 def test_blank_optional_fields_decode_to_none() -> None:
-    line = Scanline1.decode("000000001 DI 1940           2500")
+    line = Scanline1.decode("123450001 DI 1940           2500")
     assert (line.bic_or_id, line.prior_cdr_year, line.primary_dx, line.secondary_dx) == ("DI", None, None, "2500")
     assert Scanline2.decode("  N H 9999 200810 S6N 8 ABC 123").mdr is None
     assert Scanline3.decode("ST. LOUIS            MO 63101    ").fo_zip == "63101"
@@ -261,6 +263,8 @@ L1, L2, L3 = EXAMPLE.encode()
     [
         (1, _replace(L1, 1, "12345678A"), "ssn", "expected 9 digits"),
         (1, _replace(L1, 1, "1234 6789"), "ssn", "expected 9 digits"),
+        (1, _replace(L1, 1, "900456789"), "ssn", "never issued"),  # the one SSN rule (interpretations §77)
+        (1, _replace(L1, 1, "123006789"), "ssn", "never issued"),
         (1, _replace(L1, 1, "         "), "ssn", "is blank"),
         (1, _replace(L1, 11, " A"), "bic_or_id", "left-justified"),
         (1, _replace(L1, 11, "a "), "bic_or_id", "expected 1-2 characters"),
@@ -297,6 +301,8 @@ def test_malformed_fields_are_rejected_naming_the_field(line: int, text: str, fi
         MODELS[line].decode(text)
     assert (info.value.line, info.value.field) == (line, field)
     assert str(info.value).startswith(f"scanline {line}, field {field!r}: ")
+    if field == "ssn":  # an SSN is never repeated in a message (interpretations §79)
+        assert text[:9].strip() == "" or text[:9] not in str(info.value)
 
 
 @pytest.mark.parametrize(

@@ -38,7 +38,6 @@ def assert_subset(expected: Any, actual: Any, where: str = "") -> None:
 
 
 @pytest.mark.parametrize(("calc", "case"), _cases())
-@pytest.mark.usefixtures("shipped_ssn_tables")
 def test_seed_case(calc: str, case: dict[str, Any]) -> None:
     assert case.get("cite", "").strip(), "every case cites its passage"
     payload = {**BASE_MAILER, **case["input"]} if calc == "mailer-decision" else dict(case["input"])

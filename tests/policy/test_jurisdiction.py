@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from cdrflow.engine.errors import NoValueInForce
+from cdrflow.engine.errors import InputError, NoValueInForce
 from cdrflow.policy.calcs import REGISTRY
 from cdrflow.policy.mailer import jurisdiction
 from cdrflow.policy.mailer.source import parameters
@@ -45,13 +45,21 @@ CENTERS = {
 }
 
 
-def t16(area: int) -> dict[str, Any]:
-    return REGISTRY["pc-jurisdiction"].run({"title": "T16", "ssn": f"{area:03d}450001", "beneficiary_type": "OTHER"})
+def t16(area: int, site_table: jurisdiction.SsnTable | None = None) -> dict[str, Any]:
+    return REGISTRY["pc-jurisdiction"].run({"title": "T16", "ssn": f"{area:03d}450001", "beneficiary_type": "OTHER",
+                                            **({"site_table": site_table} if site_table is not None else {})})
 
 
-@pytest.mark.usefixtures("shipped_ssn_tables")
+@pytest.mark.parametrize("ssn", ["666450001", "900450001", "000450001", "123000001", "123450000"])
+def test_a_never_issued_ssn_is_refused_and_not_repeated(ssn: str) -> None:
+    """The one SSN rule (cdrflow.kernel.ssn; interpretations §77); the message never repeats the SSN."""
+    with pytest.raises(InputError) as info:
+        REGISTRY["pc-jurisdiction"].run({"title": "T16", "ssn": ssn, "beneficiary_type": "OTHER"})
+    assert info.value.field == "ssn" and "never issued" in info.value.message and ssn not in str(info.value)
+
+
 def test_the_shipped_chart_answers_its_ranges_with_its_label_and_nothing_else() -> None:
-    for area in range(1, 900):
+    for area in (a for a in range(1, 900) if a != 666):  # 666 is never issued (interpretations §77)
         ans = t16(area)
         if area in PUBLIC_CHART:
             assert (ans["pc"], ans["source"], ans["basis"]) == (PUBLIC_CHART[area], "PUBLIC_CHART", CHART_LABEL), area
@@ -63,7 +71,6 @@ def test_the_shipped_chart_answers_its_ranges_with_its_label_and_nothing_else() 
         assert "2011-06-25" in ans["note"]  # randomized SSNs: an area number alone cannot place them
 
 
-@pytest.mark.usefixtures("shipped_ssn_tables")
 def test_an_unknown_range_says_so_and_how_a_site_loads_its_table() -> None:
     ans = t16(899)
     assert ans["pc"] is None and ans["source"] == "UNKNOWN"
@@ -72,14 +79,13 @@ def test_an_unknown_range_says_so_and_how_a_site_loads_its_table() -> None:
     assert "GN 01704.910" in ans["reason"]
 
 
-@pytest.mark.usefixtures("test_ssn_table")
-def test_a_site_table_takes_precedence_with_its_own_label() -> None:
-    ans = t16(300)  # the public chart says PC 4 (268-302); the site fixture says PC 3
+def test_a_site_table_takes_precedence_with_its_own_label(test_ssn_table: jurisdiction.SsnTable) -> None:
+    ans = t16(300, test_ssn_table)  # the public chart says PC 4 (268-302); the site fixture says PC 3
     assert (ans["pc"], ans["source"]) == (3, "SITE_TABLE")
     assert ans["basis"] == "site table: test fixture (not GN 01070.245)"
     assert ans["center"] == CENTERS[3]
     assert "data:pc_ssn_public_chart" not in ans["policy_version"]  # not consulted once the site table knew it
-    unknown = t16(899)  # in neither table
+    unknown = t16(899, test_ssn_table)  # in neither table
     assert unknown["pc"] is None and unknown["source"] == "UNKNOWN"
     assert "site table (test fixture" in unknown["reason"] and "GN 01704.910" in unknown["reason"]
 
@@ -88,13 +94,10 @@ def test_an_area_the_site_table_lacks_falls_back_to_the_public_chart(tmp_path: P
     site = tmp_path / "site.yaml"
     site.write_text('reference: "GN 01070.245 (site copy, 2026-11)"\nranges:\n  - {from: "500", to: "599", pc: 2}\n',
                     encoding="utf-8")
-    jurisdiction.use_ssn_table(site)
-    try:
-        assert (t16(550)["pc"], t16(550)["basis"]) == (2, "site table: GN 01070.245 (site copy, 2026-11)")
-        assert (t16(502)["pc"], t16(502)["source"]) == (2, "SITE_TABLE")  # the chart's PC 5 loses to the site's
-        assert (t16(123)["pc"], t16(123)["basis"]) == (1, CHART_LABEL)
-    finally:
-        jurisdiction._active.clear()
+    table = jurisdiction.load_ssn_table(site)
+    assert (t16(550, table)["pc"], t16(550, table)["basis"]) == (2, "site table: GN 01070.245 (site copy, 2026-11)")
+    assert (t16(502, table)["pc"], t16(502, table)["source"]) == (2, "SITE_TABLE")  # the chart's PC 5 loses
+    assert (t16(123, table)["pc"], t16(123, table)["basis"]) == (1, CHART_LABEL)
 
 
 def test_the_rules_table_has_no_gaps_and_no_dead_rows() -> None:

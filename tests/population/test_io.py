@@ -9,6 +9,7 @@ from typing import Any
 import polars as pl
 import pytest
 
+from cdrflow.kernel.ssn import mask
 from cdrflow.population.generate import generate, generate_frame, write_population
 from cdrflow.population.io import POLARS_SCHEMA, read_population, write_rejects
 from cdrflow.population.model import COLUMNS, REQUIRED, Beneficiary
@@ -181,8 +182,10 @@ def test_bad_field_is_rejected_with_the_field(
     assert rej["line"] == i + 2  # the header is line 1
     assert rej["field"] == field
     assert words in rej["reason"]
-    assert rej["ssn"] == (rows[i]["ssn"] or None)
-    assert rej["record"] == rows[i]
+    ssn = rows[i]["ssn"]  # a reject shows the SSN masked, never in full (interpretations §79)
+    assert rej["ssn"] == (mask(ssn) if ssn else None)
+    assert rej["record"] == {**rows[i], "ssn": mask(ssn) if ssn else ""}
+    assert not ssn or ssn not in json.dumps(rej)
 
 
 def test_duplicate_ssn(tmp_path: Path, raw: list[dict[str, str]]) -> None:
@@ -220,6 +223,18 @@ def test_reads_plus_rejects_reconcile(tmp_path: Path, raw: list[dict[str, str]])
     assert [v["ssn"] for v in valid] == [r["ssn"] for n, r in enumerate(rows, 1) if n not in rejected_rows]
 
 
+def test_a_ragged_rows_reject_shows_no_ssn_in_full(tmp_path: Path, raw: list[dict[str, str]]) -> None:
+    rows = [dict(r) for r in raw[:3]]
+    path = write_csv(tmp_path / "r.csv", rows)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[2] = "EXTRA," + lines[2]  # the second data row: one field too many, every cell one to the right
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _, rejects = read_population(path)
+    (rej,) = [r for r in rejects if r["field"] == "_row"]
+    text, ssn = json.dumps(rej), rows[1]["ssn"]
+    assert rej["row"] == 2 and ssn not in text and mask(ssn) in text  # interpretations §79
+
+
 def test_record_keeps_the_files_columns(tmp_path: Path, raw: list[dict[str, str]]) -> None:
     columns = [c for c in raw[0] if c not in ("phone", "prior_cdr")]
     rows = [dict(r) for r in raw]
@@ -240,6 +255,8 @@ def test_write_rejects_json_lines(tmp_path: Path, raw: list[dict[str, str]]) -> 
     assert [json.loads(line) for line in lines] == rejects
     assert rejects[1]["ssn"] is None and rejects[1]["record"]["ssn"] == ""
     assert rejects[0]["record"]["name"] == 'MARÍA "LA" PÉREZ, JR'
+    text = out.read_text(encoding="utf-8")  # the SSN masked, never in full (interpretations §79)
+    assert rows[0]["ssn"] not in text and rejects[0]["ssn"] == rejects[0]["record"]["ssn"] == mask(rows[0]["ssn"])
 
 
 # ---- the vectorized checks agree with the model ------------------------------------------------

@@ -22,10 +22,11 @@ NOT_UTF8 = "\ue000"
 """Stands in a cell for bytes that are not UTF-8: :func:`csv_bytes` writes 0xFF 0xFE in its place."""
 
 
-def run(*args: str, stdin: bytes | str | None = None) -> Result:
-    """``cdrflow ARGS`` in process; fails the test on any exception other than the command's own exit, and on
-    a traceback in what it printed."""
-    r = runner.invoke(app, list(args), input=stdin)
+def run(*args: str, stdin: bytes | str | None = None, token: str | None = None,
+        env: dict[str, str] | None = None) -> Result:
+    """``cdrflow ARGS`` in process (as the person of ``token``, with ``env`` added to the environment); fails the
+    test on any exception other than the command's own exit, and on a traceback in what it printed."""
+    r = runner.invoke(app, list(args), input=stdin, env={**(env or {}), **({"CDRFLOW_TOKEN": token} if token else {})})
     if r.exception is not None and not isinstance(r.exception, SystemExit):
         raise AssertionError("cdrflow raised instead of answering:\n"
                              + "".join(traceback.format_exception(r.exception)))

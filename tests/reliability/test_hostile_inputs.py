@@ -36,8 +36,9 @@ from cdrflow.dcf.schema import (
     mpr_orgs,
     mpr_people,
     mpr_providers,
+    people,
 )
-from cdrflow.dcf.store import Actor, Store
+from cdrflow.dcf.store import Store
 from cdrflow.engine.csvrows import FIELD_LIMIT
 from cdrflow.mpr.leie import LEIE_COLUMNS
 from cdrflow.mpr.roster import ROSTER_COLUMNS
@@ -49,14 +50,17 @@ from cdrflow.workflow.mpr import PROVIDER_COLUMNS
 
 from ..conftest import BASE_MAILER
 from ..dbfixtures import (
+    access_rows,
     beneficiary_row,
     case_id_for,
     case_row,
     make_beneficiary,
+    person,
     returned_mailer,
     seed_beneficiaries,
     store,
     store_url,
+    token_for,
 )
 from ..population.helpers import raw_rows
 from .hostile import NOT_UTF8, Bad, check_rejects, csv_bytes, interleave, one_error_line, read_rejects, run
@@ -128,11 +132,16 @@ def _line(case: Any, rec: dict[str, Any]) -> bytes:
     return ("{" + case + ", " + body).encode()
 
 
+def _operator(store: Store) -> str:
+    """A token of an operator, who runs ingests and imports."""
+    return token_for(store, "ops1", "OPERATOR")
+
+
 def _sent(store: Store, n: int, base: int) -> list[tuple[str, str]]:
     bens = [make_beneficiary(f"{base + i:09d}") for i in range(n)]
     seed_beneficiaries(store, bens)
     run_cycle(store, SENT_ON)
-    return [(case_id_for(SENT_ON, b["ssn"]), b["ssn"]) for b in bens]
+    return [(case_id_for(store, SENT_ON, b["ssn"]), b["ssn"]) for b in bens]
 
 
 def test_ingest_jsonl_rejects_each_hostile_line_and_processes_its_neighbours(store: Store, tmp_path: Path) -> None:
@@ -161,7 +170,8 @@ def test_ingest_jsonl_rejects_each_hostile_line_and_processes_its_neighbours(sto
     src.write_bytes(b"\n".join(lines) + b"\n")
     rej = tmp_path / "rejects.jsonl"
 
-    r = run("ingest", str(src), "--as-of", RECEIVED.isoformat(), "--rejects", str(rej), "--db", store_url(store))
+    r = run("ingest", str(src), "--as-of", RECEIVED.isoformat(), "--rejects", str(rej), "--db", store_url(store),
+            token=_operator(store))
     assert r.exit_code == 0, r.output
     out = " ".join(r.stdout.split())
     assert f"read {len(lines)} = processed {len(good)} + already ingested 0 + rejected {n_bad}" in out, out
@@ -216,7 +226,8 @@ def test_ingest_an_unreadable_parquet_file_is_one_line(store: Store, tmp_path: P
                          _schema(), 10).read_bytes()
         src.write_bytes(whole[: len(whole) // 2])
     rej = tmp_path / "rejects.jsonl"
-    r = run("ingest", str(src), "--as-of", RECEIVED.isoformat(), "--rejects", str(rej), "--db", store_url(store))
+    r = run("ingest", str(src), "--as-of", RECEIVED.isoformat(), "--rejects", str(rej), "--db", store_url(store),
+            token=_operator(store))
     assert r.exit_code == 2, r.output
     one_error_line(r, str(src), "not a readable Parquet file", "footer")
     assert _count_runs(store) == 0 and not rej.exists()  # nothing written
@@ -245,7 +256,8 @@ def test_ingest_parquet_rejects_rows_it_cannot_read_and_processes_the_rest(store
     src.write_bytes(bytes(data))
     rej = tmp_path / "rejects.jsonl"
 
-    r = run("ingest", str(src), "--as-of", RECEIVED.isoformat(), "--rejects", str(rej), "--db", store_url(store))
+    r = run("ingest", str(src), "--as-of", RECEIVED.isoformat(), "--rejects", str(rej), "--db", store_url(store),
+            token=_operator(store))
     assert r.exit_code == 0, r.output
     out = " ".join(r.stdout.split())
     assert "read 24 = processed 12 + already ingested 0 + rejected 12" in out and "reconciled" in out, out
@@ -286,7 +298,7 @@ def test_population_import_rejects_each_hostile_row(store: Store, tmp_path: Path
     src = tmp_path / "pop.csv"
     src.write_bytes(csv_bytes(POPULATION_COLUMNS, rows))
     rej = tmp_path / "pop.rejects.jsonl"
-    r = run("population", "import", str(src), "--rejects", str(rej), "--db", store_url(store))
+    r = run("population", "import", str(src), "--rejects", str(rej), "--db", store_url(store), token=_operator(store))
     assert r.exit_code == 0, r.output
     out = " ".join(r.stdout.split())
     assert f"read {len(rows)} = loaded {len(good)} " in out and f"+ rejected {len(POPULATION_BAD)}" in out, out
@@ -366,11 +378,12 @@ PROVIDER_BAD = [
 
 
 def _mpr_setup(store: Store) -> None:
-    admin = Actor("admin", "SYSTEM")
+    admin = person(store, "admin", "ADMIN")  # organisations and people are an administrator's
     mpr.add_org(store, admin, level="CO", code="CO", name="ODD MPRT")
     mpr.add_org(store, admin, level="RO", code="RO-05", name="Chicago", parent="CO")
     mpr.add_org(store, admin, level="DDS", code="DDS-OH", name="Ohio", parent="RO-05")
     mpr.add_person(store, admin, org="DDS-OH", name="mpro_oh", role="MPRO")
+    mpr.add_person(store, admin, org="CO", name="mprt1", role="MPRT")
 
 
 def _count(store: Store, table: Any) -> int:
@@ -379,7 +392,7 @@ def _count(store: Store, table: Any) -> int:
 
 
 @pytest.mark.parametrize(("kind", "columns", "cells", "bads", "table", "actor"), [
-    ("leie", LEIE_COLUMNS, _leie_cells, LEIE_BAD, mpr_leie, "admin:SYSTEM"),
+    ("leie", LEIE_COLUMNS, _leie_cells, LEIE_BAD, mpr_leie, "mprt1:MPRT"),  # the national list: CO
     ("roster", ROSTER_COLUMNS, _roster_cells, ROSTER_BAD, mpr_licenses, "mpro_oh:MPRO"),
     ("providers", PROVIDER_COLUMNS, _provider_cells, PROVIDER_BAD, mpr_providers, "mpro_oh:MPRO"),
 ])
@@ -392,7 +405,9 @@ def test_mpr_import_rejects_each_hostile_row(store: Store, tmp_path: Path, kind:
     src.write_bytes(csv_bytes(columns, rows))
     rej = tmp_path / f"{kind}.rejects.jsonl"
     dds = [] if kind == "leie" else ["--dds", "DDS-OH"]
-    r = run("mpr", "import", kind, str(src), "--as", actor, *dds, "--rejects", str(rej), "--db", store_url(store))
+    name, role = actor.split(":")
+    r = run("mpr", "import", kind, str(src), *dds, "--rejects", str(rej), "--db", store_url(store),
+            token=token_for(store, name, role))
     assert r.exit_code == 0, r.output
     out = " ".join(r.stdout.split())
     assert f"read {len(rows)} = accepted {len(good_rows)} + rejected {n} (reconciled)" in out, out
@@ -544,22 +559,33 @@ def test_calc_one_object_that_cannot_be_read_is_one_line(name: str, stdin: bytes
 
 
 MPR_NAME_CASES: list[list[str]] = [
-    ["org", "add", "--level", "CO", "--code", "C" * 17, "--name", "x", "--as", "admin:SYSTEM"],
-    ["org", "add", "--level", "CO", "--code", "CO", "--name", "N" * 121, "--as", "admin:SYSTEM"],
-    ["org", "add", "--level", "CO", "--code", "CO", "--name", "ODD\tMPRT", "--as", "admin:SYSTEM"],
-    ["person", "add", "--org", "CO", "--name", "p" * 65, "--role", "MPRT", "--as", "admin:SYSTEM"],
+    ["org", "add", "--level", "CO", "--code", "C" * 17, "--name", "x"],
+    ["org", "add", "--level", "CO", "--code", "CO", "--name", "N" * 121],
+    ["org", "add", "--level", "CO", "--code", "CO", "--name", "ODD\tMPRT"],
+    ["person", "add", "--org", "CO", "--name", "p" * 65, "--role", "MPRT"],
 ]
 
 
 def test_mpr_names_on_the_command_line_are_checked_before_any_statement(store: Store) -> None:
+    admin = token_for(store, "admin", "ADMIN")  # organisations and people are an administrator's
     for args in MPR_NAME_CASES:
-        r = run("mpr", *args, "--db", store_url(store))
+        r = run("mpr", *args, "--db", store_url(store), token=admin)
         assert r.exit_code == 2, (args, r.output)
         one_error_line(r, "the DCF")
     assert _count(store, mpr_orgs) == 0 and _count(store, mpr_people) == 0  # nothing written
+    with store.read() as tx:
+        assert list(tx.conn.execute(select(people.c.name).where(people.c.kind == "PERSON")).scalars()) == ["admin"]
 
 
-ACTOR_BAD: list[str] = ["x" * 65 + ":DE", "ann\x00:DE", "ann\nbob:DE", "ann\x1b[31m:DE", ":DE", "ann:", "ann:KING"]
+TOKEN_BAD: list[tuple[str, bytes, int, str]] = [  # (case, the token file's bytes, exit code, words)
+    ("a 5,000-character token", b"cdrf_" + b"x" * 5000, 4, "the token is unknown"),
+    ("NUL in the token", b"cdrf_ab\x00cd", 4, "the token is unknown"),
+    ("a token of two lines", b"cdrf_ab\ncdrf_cd", 4, "the token is unknown"),
+    ("an escape sequence", b"\x1b[31mcdrf_ab", 4, "the token is unknown"),
+    ("bytes that are not UTF-8", b"cdrf_\xff\xfe", 2, "cannot be read"),
+    ("a token nobody was given", b"cdrf_" + b"A" * 43, 4, "the token is unknown"),
+    ("the stored hash of a real token instead of the token", b"", 4, "the token is unknown"),
+]
 ADDRESS_BAD: list[tuple[str, str]] = [
     ("{", "not a JSON object"),
     ("[1, 2]", "expected a JSON object"),
@@ -570,17 +596,27 @@ ADDRESS_BAD: list[tuple[str, str]] = [
 ]
 
 
-@pytest.mark.parametrize("actor", ACTOR_BAD)
-def test_a_typed_identity_the_dcf_cannot_store_is_one_error_line(store: Store, actor: str) -> None:
-    r = run("review", "associate", "NO-SUCH-CASE", "--as", actor, "--db", store_url(store))
-    assert r.exit_code == 2
-    one_error_line(r, "--as")
+@pytest.mark.parametrize(("name", "content", "code", "words"), TOKEN_BAD, ids=[t[0] for t in TOKEN_BAD])
+def test_a_hostile_token_is_one_error_line_and_no_identity(store: Store, tmp_path: Path, name: str, content: bytes,
+                                                          code: int, words: str) -> None:
+    """Nothing typed is an identity; a token file that holds no valid token is refused in one line (exit 4, or 2
+    when the file cannot be read), logged when it reached the people table, and never falls back to anyone."""
+    from cdrflow.workflow.people import token_hash
+
+    path = tmp_path / "token"
+    path.write_bytes(content or token_hash(token_for(store, "ann", "DE", pc=7)).encode())
+    path.chmod(0o600)
+    r = run("review", "associate", "NO-SUCH-CASE", "--db", store_url(store), env={"CDRFLOW_TOKEN_FILE": str(path)})
+    assert r.exit_code == code, r.output
+    one_error_line(r, words)
+    if code == 4:
+        assert access_rows(store, action="authenticate", outcome="DENIED", rule="bad-token")
 
 
 @pytest.mark.parametrize(("address", "word"), ADDRESS_BAD)
 def test_a_new_address_the_dcf_cannot_store_is_one_error_line(store: Store, address: str, word: str) -> None:
-    r = run("review", "undeliverable", "NO-SUCH-CASE", "--as", "mo:MAILROOM", "--new-address", address,
-            "--db", store_url(store))
+    r = run("review", "undeliverable", "NO-SUCH-CASE", "--new-address", address, "--db", store_url(store),
+            token=token_for(store, "mo", "MAILROOM", pc=7))
     assert r.exit_code == 2
     one_error_line(r, word)
 
@@ -596,7 +632,7 @@ HOSTILE_CASES: dict[str, int] = {
     "decide": len(DECIDE_LINES) + len(DECIDE_FILE_CASES),
     "calc --jsonl": len(CALC_LINES),
     "calc (one object)": len(CALC_ONE),
-    "--as identity": len(ACTOR_BAD),
+    "token file": len(TOKEN_BAD),
     "review undeliverable --new-address": len(ADDRESS_BAD),
 }
 """Hostile inputs tried per reader (each on SQLite and PostgreSQL where a store is involved)."""

@@ -33,6 +33,7 @@ from ..dbfixtures import (
     seed_beneficiaries,
     store,
     store_url,
+    token_for,
     write_jsonl,
 )
 from .hostile import one_error_line, read_rejects, run
@@ -40,6 +41,11 @@ from .hostile import one_error_line, read_rejects, run
 __all__ = ["store"]
 
 SENT_ON = dt.date(2026, 1, 5)
+
+
+def _op(store: Store) -> str:
+    """An operator's token: intake is run by operations staff (authz ``mailer.ingest.run``)."""
+    return token_for(store, "op1", "OPERATOR")
 RECEIVED = dt.date(2026, 3, 10)
 
 
@@ -47,7 +53,7 @@ def _sent(store: Store, n: int, base: int) -> list[tuple[str, str]]:
     bens = [make_beneficiary(f"{base + i:09d}") for i in range(n)]
     seed_beneficiaries(store, bens)
     run_cycle(store, SENT_ON)
-    return [(case_id_for(SENT_ON, b["ssn"]), b["ssn"]) for b in bens]
+    return [(case_id_for(store, SENT_ON, b["ssn"]), b["ssn"]) for b in bens]
 
 
 def _count(store: Store, table: Any) -> int:
@@ -94,31 +100,33 @@ def test_a_file_already_ingested_is_refused_under_another_date_unless_overridden
     f = write_jsonl(tmp_path / "r.jsonl", [{"mailer_id": cid, "ssn": ssn, "undeliverable": True}
                                            for cid, ssn in cases])
     db = store_url(store)
-    r = run("ingest", str(f), "--as-of", "2026-03-10", "--db", db)
+    r = run("ingest", str(f), "--as-of", "2026-03-10", "--db", db, token=_op(store))
     assert r.exit_code == 0 and "processed 3" in r.stdout, r.output
     n_events, n_runs = _count(store, events), _count(store, ingest_runs)
 
-    r = run("ingest", str(f), "--as-of", "2026-04-10", "--db", db)
+    r = run("ingest", str(f), "--as-of", "2026-04-10", "--db", db, token=_op(store))
     assert r.exit_code == 2, r.output
     one_error_line(r, "already ingested as received on 2026-03-10", "--reingest --reason")
     assert (_count(store, events), _count(store, ingest_runs)) == (n_events, n_runs)  # nothing written
-    r = run("ingest", str(f), "--as-of", "2026-04-10", "--reingest", "--db", db)
+    r = run("ingest", str(f), "--as-of", "2026-04-10", "--reingest", "--db", db, token=_op(store))
     assert r.exit_code == 2 and "--reingest needs --reason" in r.stderr, r.output
-    r = run("ingest", str(f), "--as-of", "2026-04-10", "--reason", "resent", "--db", db)
+    r = run("ingest", str(f), "--as-of", "2026-04-10", "--reason", "resent", "--db", db, token=_op(store))
     assert r.exit_code == 2 and "--reason goes with --reingest" in r.stderr, r.output
-    r = run("ingest", str(f), "--as-of", "2026-04-10", "--reingest", "--reason", "line\x07break", "--db", db)
+    r = run("ingest", str(f), "--as-of", "2026-04-10", "--reingest", "--reason", "line\x07break", "--db", db,
+            token=_op(store))
     assert r.exit_code == 2, r.output
     assert (_count(store, events), _count(store, ingest_runs)) == (n_events, n_runs)
 
-    r = run("ingest", str(f), "--as-of", "2026-03-10", "--db", db)  # the same date: a rerun, changes nothing
+    # the same date: a rerun, changes nothing
+    r = run("ingest", str(f), "--as-of", "2026-03-10", "--db", db, token=_op(store))
     assert r.exit_code == 0 and "processed 0" in r.stdout and "already ingested 3" in r.stdout, r.output
     assert _count(store, events) == n_events
 
     r = run("ingest", str(f), "--as-of", "2026-04-10", "--reingest", "--reason", "WBDOC resent the envelopes",
-            "--db", db)
+            "--db", db, token=_op(store))
     assert r.exit_code == 0 and "re-ingest override logged" in r.stdout and "processed 3" in r.stdout, r.output
     assert _count(store, events) == n_events + 3  # the second undeliverables: held (E.1)
-    r = run("runs", "--all", "--db", db)
+    r = run("runs", "--all", "--db", db, token=_op(store))
     assert r.exit_code == 0 and "WBDOC resent the envelopes" in " ".join(r.stdout.split()), r.output
     with store.read() as tx:
         last = tx.conn.execute(select(ingest_runs.c.counts).order_by(ingest_runs.c.run_id.desc())).scalars().first()
@@ -136,12 +144,12 @@ def test_a_second_ingest_of_a_file_held_by_another_run_writes_nothing_and_says_a
     rej = tmp_path / "r.rejects.jsonl"
     n_events = _count(store, events)
     with runs.hold(store, f, file_sha256(f)):  # another run holds the file
-        r = run("ingest", str(f), "--as-of", RECEIVED.isoformat(), "--db", store_url(store))
+        r = run("ingest", str(f), "--as-of", RECEIVED.isoformat(), "--db", store_url(store), token=_op(store))
         assert r.exit_code == 3, r.output
         one_error_line(r, "another run is ingesting this file", "wrote nothing", "A rerun is safe")
         assert runs.is_held(store, file_sha256(f))
     assert (_count(store, events), _count(store, ingest_runs)) == (n_events, 0) and not rej.exists()
-    r = run("ingest", str(f), "--as-of", RECEIVED.isoformat(), "--db", store_url(store))
+    r = run("ingest", str(f), "--as-of", RECEIVED.isoformat(), "--db", store_url(store), token=_op(store))
     assert r.exit_code == 0 and "processed 2" in r.stdout, r.output
     assert not runs.is_held(store, file_sha256(f))
 
@@ -176,14 +184,14 @@ def test_two_processes_ingesting_one_file(store: Store, tmp_path: Path) -> None:
         while _count(store, ingest_runs) == 0:  # the first run has started (it holds the file from the start)
             assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
             time.sleep(0.05)
-        r = run("ingest", str(f), "--as-of", RECEIVED.isoformat(), "--db", store_url(store))
+        r = run("ingest", str(f), "--as-of", RECEIVED.isoformat(), "--db", store_url(store), token=_op(store))
         assert r.exit_code == 3 and "another run is ingesting this file" in r.stderr, r.output
         out, errs = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0 and "processed 40" in out, errs[-2000:]
-    r = run("ingest", str(f), "--as-of", RECEIVED.isoformat(), "--db", store_url(store))
+    r = run("ingest", str(f), "--as-of", RECEIVED.isoformat(), "--db", store_url(store), token=_op(store))
     assert r.exit_code == 0 and "processed 0" in r.stdout and "already ingested 40" in r.stdout, r.output
 
 
@@ -214,19 +222,19 @@ def test_runs_lists_an_unfinished_run_and_a_rerun_closes_it(store: Store, tmp_pa
 
     with pytest.raises(KeyboardInterrupt):
         ingest(store, f, RECEIVED, chunk_size=2, progress=die)
-    r = run("runs", "--db", db)
+    r = run("runs", "--db", db, token=_op(store))
     text = " ".join(r.stdout.split())
     assert r.exit_code == 0 and "unfinished" in text and f"rerun `cdrflow ingest {f} --as-of 2026-03-10`" in text, text
     with runs.hold(store, f, file_sha256(f)):  # while a live process holds the file, the run is running
-        r = run("runs", "--db", db)
+        r = run("runs", "--db", db, token=_op(store))
         assert "running" in r.stdout and "did not finish" not in r.stdout, r.output
 
-    r = run("ingest", str(f), "--as-of", RECEIVED.isoformat(), "--db", db)
+    r = run("ingest", str(f), "--as-of", RECEIVED.isoformat(), "--db", db, token=_op(store))
     assert r.exit_code == 0 and "closed the unfinished run(s) 1" in " ".join(r.stdout.split()), r.output
     assert "processed 4 + already ingested 2" in " ".join(r.stdout.split()), r.output
-    r = run("runs", "--db", db)
+    r = run("runs", "--db", db, token=_op(store))
     assert r.exit_code == 0 and "no unfinished intake runs" in r.stdout, r.output
-    r = run("runs", "--all", "--db", db)
+    r = run("runs", "--all", "--db", db, token=_op(store))
     assert "closed by run 2" in " ".join(r.stdout.split()) and "finished" in r.stdout, r.output
 
 
@@ -250,7 +258,8 @@ def test_a_record_the_dcf_refuses_costs_only_itself(store: Store, tmp_path: Path
              returned_mailer(cases[2][0], cases[2][1])]
     f = write_jsonl(tmp_path / "r.jsonl", lines)
     rej = tmp_path / "rej.jsonl"
-    r = run("ingest", str(f), "--as-of", RECEIVED.isoformat(), "--rejects", str(rej), "--db", store_url(store))
+    r = run("ingest", str(f), "--as-of", RECEIVED.isoformat(), "--rejects", str(rej), "--db", store_url(store),
+            token=_op(store))
     assert r.exit_code == 0 and "processed 2" in r.stdout and "rejected 1" in r.stdout, r.output
     [only] = read_rejects(rej)
     assert (only["line"], only["field"]) == (2, "(record)")

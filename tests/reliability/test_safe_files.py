@@ -85,7 +85,7 @@ def test_ingest_population_and_mpr_refuse_a_reject_file_that_is_the_input_or_the
     pop_before = pop.read_bytes()
     r = run("population", "import", str(pop), "--rejects", str(pop), "--db", db)
     assert r.exit_code == 2 and pop.read_bytes() == pop_before, r.output
-    r = run("mpr", "import", "leie", str(pop), "--as", "a:SYSTEM", "--rejects", str(pop), "--db", db)
+    r = run("mpr", "import", "leie", str(pop), "--rejects", str(pop), "--db", db)
     assert r.exit_code == 2 and pop.read_bytes() == pop_before, r.output
     database = tmp_path / "own.db"
     own = f"sqlite:///{database}"
@@ -157,7 +157,10 @@ def test_what_cdrflow_writes_is_owner_only(tmp_path: Path, monkeypatch: pytest.M
         r = run("ingest", str(returns), "--as-of", "2026-03-10", "--db", db)
         assert r.exit_code == 0 and "processed 1" in r.stdout and "rejected 1" in r.stdout, r.output
         html = tmp_path / "case.html"
-        r = run("documents", case["case_id"], "--out", str(html), "--db", db)
+        assert run("people", "add", "ada", "--role", "AUDITOR", "--db", db).exit_code == 0  # the OS account: ADMIN
+        r = run("people", "token", "ada", "--db", db)
+        assert r.exit_code == 0, r.output
+        r = run("documents", case["case_id"], "--out", str(html), "--db", db, token=r.stdout.strip())
         assert r.exit_code == 0, r.output
         src, _ = _input(tmp_path)
         out = tmp_path / "decisions.parquet"

@@ -14,7 +14,7 @@ from cdrflow.dcf.store import Store
 from cdrflow.workflow.cycle import run_cycle
 from cdrflow.workflow.intake import ingest
 
-from ..dbfixtures import make_beneficiary, returned_mailer, seed_beneficiaries, write_jsonl
+from ..dbfixtures import assert_denied, make_beneficiary, person, returned_mailer, seed_beneficiaries, write_jsonl
 
 
 def test_every_event_has_actor_date_and_policy_version(store: Store, tmp_path: Path) -> None:
@@ -60,22 +60,24 @@ def test_a_rejected_record_leaves_no_trace_and_a_rerun_is_clean(store: Store, tm
 
 def test_an_analyst_reads_but_never_changes_a_case(store: Store) -> None:
     """Read-only role: stage-less commands (H.2, E.2, J.3.d) refuse it like the staged ones."""
-    from cdrflow.dcf.store import Actor
+    from cdrflow.kernel.errors import Forbidden
     from cdrflow.workflow import review
 
     seed_beneficiaries(store, [make_beneficiary("423450021")])
     run_cycle(store, dt.date(2026, 2, 2))
     with store.read() as tx:
         cid = tx.conn.execute(select(events.c.case_id)).scalar_one()
-    analyst = Actor("ann", "ANALYST")
-    with pytest.raises(review.ReviewError, match="MAILROOM"):
+    analyst = person(store, "ann", "ANALYST")
+    with pytest.raises(Forbidden, match="MAILROOM"):
         review.undeliverable(store, cid, analyst, dt.date(2026, 3, 1), new_address=None)
-    with pytest.raises(review.ReviewError):
+    with pytest.raises(Forbidden):
         review.dispose(store, cid, analyst, dt.date(2026, 3, 1), document="FACSIMILE", disposition="DESTROYED")
-    with pytest.raises(review.ReviewError):
+    with pytest.raises(Forbidden):
         review.referral_done(store, cid, analyst, dt.date(2026, 3, 1), note="x")
-    assert review.undeliverable(store, cid, Actor("mo", "MAILROOM"), dt.date(2026, 3, 1), new_address=None) \
-        == "NONRESPONDER"
+    for action in ("mailer.undeliverable", "mailer.dispose", "mailer.referral_done"):
+        assert_denied(store, "ann", action, f"case:{cid}")
+    assert review.undeliverable(store, cid, person(store, "mo", "MAILROOM", pc=7), dt.date(2026, 3, 1),
+                                new_address=None) == "NONRESPONDER"
 
 
 def test_print_file_is_complete_after_an_interrupted_run_and_identical_on_repeat(

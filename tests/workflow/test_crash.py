@@ -21,7 +21,7 @@ from cdrflow.workflow import common as c
 from cdrflow.workflow.cycle import run_cycle
 from cdrflow.workflow.intake import ingest
 
-from ..dbfixtures import case_id_for, make_beneficiary, returned_mailer, seed_beneficiaries, write_jsonl
+from ..dbfixtures import make_beneficiary, returned_mailer, seed_beneficiaries, write_jsonl
 
 D = dt.date(2026, 1, 5)
 RECEIVED = dt.date(2026, 3, 10)
@@ -57,10 +57,10 @@ SCRIPT = textwrap.dedent(
 )
 
 
-def _records(ssns: list[str]) -> list[dict[str, object]]:
+def _records(ids: dict[str, str], ssns: list[str]) -> list[dict[str, object]]:
     recs: list[dict[str, object]] = []
     for i, ssn in enumerate(ssns):
-        cid = case_id_for(D, ssn)
+        cid = ids[ssn]
         if i % 13 == 5:
             recs.append(returned_mailer(cid, ssn, q1a_worked="YES"))  # PC review
         elif i % 17 == 3:
@@ -74,13 +74,14 @@ def _records(ssns: list[str]) -> list[dict[str, object]]:
 
 
 def test_ingest_killed_mid_run_then_rerun(store: Store, tmp_path: Path) -> None:
-    ssns = [f"5{i:08d}" for i in range(1, N + 1)]
+    ssns = [f"52345{i:04d}" for i in range(1, N + 1)]
     seed_beneficiaries(store, [make_beneficiary(s) for s in ssns])
     run_cycle(store, D)
     with store.read() as tx:
         assert tx.conn.execute(select(func.count()).select_from(cases)).scalar_one() == N
-    recs = _records(ssns)
-    bad = ['{"mailer_id": "M1", ', returned_mailer("M20260105-000000000", "000000000")]
+    ids = _case_ids(store)  # case ids are opaque: the DCF says which is whose (interpretations §78)
+    recs = _records(ids, ssns)
+    bad = ['{"mailer_id": "M1", ', returned_mailer("M20260105-ZZZZZZZZZZ", "000000000")]
     returns = write_jsonl(tmp_path / "returns.jsonl", [*recs, *bad])
 
     script = tmp_path / "ingest_and_die.py"
@@ -92,7 +93,7 @@ def test_ingest_killed_mid_run_then_rerun(store: Store, tmp_path: Path) -> None:
     assert proc.returncode == -signal.SIGKILL, (proc.returncode, proc.stdout, proc.stderr[-2000:])
     assert "ingest finished" not in proc.stdout
 
-    file_cases = [case_id_for(D, s) for s in ssns]
+    file_cases = [ids[s] for s in ssns]
     with store.read() as tx:
         states = dict(tx.conn.execute(select(cases.c.case_id, cases.c.state)).all())
     done_before = sum(1 for cid in file_cases if states[cid] != c.SENT)
@@ -111,7 +112,7 @@ def test_ingest_killed_mid_run_then_rerun(store: Store, tmp_path: Path) -> None:
         states = dict(tx.conn.execute(select(cases.c.case_id, cases.c.state)).all())
     assert [cid for cid in file_cases if states[cid] == c.SENT] == []  # nothing lost
     received = _received_counts(store)
-    unsigned = {case_id_for(D, ssns[i]) for i, r in enumerate(recs) if r.get("signed") is False}
+    unsigned = {ids[ssns[i]] for i, r in enumerate(recs) if r.get("signed") is False}
     assert set(received) == set(file_cases) - unsigned
     assert set(received.values()) == {1}  # nothing doubled
     with store.read() as tx:
@@ -131,6 +132,13 @@ def test_ingest_killed_mid_run_then_rerun(store: Store, tmp_path: Path) -> None:
 
     again = ingest(store, returns, RECEIVED, chunk_size=CHUNK)
     assert again.reconciles() and again.processed == 0 and again.skipped == N
+
+
+def _case_ids(store: Store) -> dict[str, str]:
+    """SSN -> the id of its case selected on D."""
+    with store.read() as tx:
+        return {ssn: cid for ssn, cid in tx.conn.execute(
+            select(cases.c.ssn, cases.c.case_id).where(cases.c.selected_on == D))}
 
 
 def _received_counts(store: Store) -> dict[str, int]:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from cdrflow.dcf.store import Store
+from cdrflow.dcf.schema import cycles, events
+from cdrflow.dcf.store import Store, now
 from cdrflow.documents import render
 from cdrflow.engine.months import Month
 from cdrflow.forms.scanlines import LAYOUTS
@@ -17,6 +21,7 @@ from cdrflow.policy.mailer import jurisdiction
 from cdrflow.population.generate import generate
 from cdrflow.simulate.lifecycle import DEMO_PC_TABLE
 from cdrflow.workflow import common as c
+from cdrflow.workflow import cycle
 from cdrflow.workflow.cycle import run_cycle
 from cdrflow.workflow.history import _plain, document_payloads
 from cdrflow.workflow.intake import ingest
@@ -33,6 +38,7 @@ from ..dbfixtures import (
     make_beneficiary,
     returned_mailer,
     seed_beneficiaries,
+    staff_for,
     write_jsonl,
 )
 
@@ -94,7 +100,94 @@ def test_rerunning_a_cycle_adds_nothing(store: Store) -> None:
     r2 = run_cycle(store, D)
     assert r2.groups == []
     assert "already ran" in r2.skipped_groups["T2"]
-    assert event_types(store, case_id_for(D, ssn)) == ["T2 INITIAL MAILER SENT"]
+    assert event_types(store, case_id_for(store, D, ssn)) == ["T2 INITIAL MAILER SENT"]
+
+
+# ---- opaque case ids (issue 13 item 8; interpretations §78) ----------------------------------------
+
+OPAQUE_ID = re.compile(r"M20260105-[0-9ABCDEFGHJKMNPQRSTVWXYZ]{10}")
+
+
+def test_case_ids_and_keys_name_no_ssn_and_the_print_file_has_it_on_scanline_1_only(
+        store: Store, tmp_path: Path) -> None:
+    ssns = [f"22345{i:04d}" for i in range(200, 206)]
+    seed_beneficiaries(store, [make_beneficiary(s) for s in ssns])
+    pf = tmp_path / "print.jsonl"
+    run_cycle(store, D, print_file=pf)
+    ssn_of = _ssn_of(store)
+    assert sorted(ssn_of.values()) == ssns and all(OPAQUE_ID.fullmatch(cid) for cid in ssn_of)
+    with store.read() as tx:
+        keys = [k for (k,) in tx.conn.execute(select(events.c.idem_key))]
+    assert keys and not [k for k in keys if any(s in (k or "") for s in ssns)]
+    recs = _print_lines(pf)
+    assert sorted(ssn_of[r["mailer_id"]] for r in recs) == ssns
+    for rec in recs:  # B.8: scanline 1 field 1 is the SSN; nothing else in the record is
+        ssn = ssn_of[rec["mailer_id"]]
+        assert LAYOUTS[1].decode(rec["scanline1"])["ssn"] == ssn
+        assert ssn not in json.dumps({k: v for k, v in rec.items() if k != "scanline1"})
+
+
+def test_a_rerun_of_the_date_selects_no_one_twice_even_a_case_that_moved_on(store: Store) -> None:
+    """A rerun after a crash skips whoever the DCF has a case for selected on that date, whatever its state."""
+    ssn = "223450003"
+    seed_beneficiaries(store, [make_beneficiary(ssn)])
+    assert run_cycle(store, D).counts["first_mailer"] == 1
+    cid = case_id_for(store, D, ssn)
+    with store.tx() as tx:  # a state that no longer blocks a first mailer (the diary is still due)
+        tx.update_case(cid, case_row(store, cid)["version"], state=c.DEFERRED)
+    forget_cycles(store)  # as if the run of D had not finished
+    r = run_cycle(store, D)
+    assert r.groups and r.counts["first_mailer"] == 0
+    assert list(all_cases(store)) == [cid]
+
+
+def test_two_runs_of_one_date_at_once_select_each_beneficiary_once(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two operators rerun an unfinished date at the same moment: the date's lock makes the second wait for the
+    first's chunk and then skip what it selected (the primary key did this when the id held the SSN)."""
+    ssns = [f"22345{i:04d}" for i in range(300, 306)]
+    seed_beneficiaries(store, [make_beneficiary(s) for s in ssns])
+    with store.tx() as tx:  # a run of D that stopped before it selected anyone
+        for g in ("T2", "T16"):
+            tx.conn.execute(cycles.insert().values(cycle_id=f"{D}:{g}", as_of=D, started_at=now()))
+    barrier = threading.Barrier(2, timeout=30)
+    real = cycle._selected
+
+    def both_at_once(tx: Any, on: dt.date, of: Any) -> set[str]:
+        barrier.wait()  # both runs have read the same beneficiaries and are about to write
+        return real(tx, on, of)
+
+    monkeypatch.setattr(cycle, "_selected", both_at_once)
+    results: list[Any] = []
+    threads = [threading.Thread(target=lambda: results.append(_attempt(store))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(90)
+    assert all(isinstance(r, cycle.CycleResult) for r in results), results
+    assert sorted(r.counts["first_mailer"] for r in results) == [0, 6]
+    assert sorted(_ssn_of(store).values()) == ssns
+
+
+def _attempt(store: Store) -> Any:
+    try:
+        return run_cycle(store, D)
+    except Exception as exc:  # pragma: no cover - reported by the assertion
+        return exc
+
+
+def test_a_drawn_case_id_already_in_the_dcf_is_drawn_again(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    seed_beneficiaries(store, [make_beneficiary("223450004"), make_beneficiary("223450005")])
+    taken = insert_case(store, "223450004", sent_on=D)  # its open case keeps 223450004 from being selected
+    draws = iter([taken, taken, "M20260105-0000000000"])
+    monkeypatch.setattr(cycle, "new_case_id", lambda on: next(draws))
+    assert run_cycle(store, D).counts["first_mailer"] == 1
+    assert case_id_for(store, D, "223450005") == "M20260105-0000000000"
+
+
+def test_new_case_ids_are_random() -> None:
+    ids = {cycle.new_case_id(D) for _ in range(1000)}
+    assert len(ids) == 1000 and all(OPAQUE_ID.fullmatch(i) for i in ids)
 
 
 # ---- G.6 cadence ---------------------------------------------------------------------------------
@@ -107,7 +200,7 @@ def test_cadence_four_months_for_title_ii_six_for_title_xvi(store: Store) -> Non
     r = run_cycle(store, D)
     assert sorted(r.groups) == ["T16", "T2"]
     assert r.counts["first_mailer"] == 2
-    t16_case = case_id_for(D, t16)
+    t16_case = case_id_for(store, D, t16)
     assert event_types(store, t16_case) == ["T16 INITIAL MAILER SENT"]
     assert case_events(store, t16_case)[0]["code"] == "001"
 
@@ -119,7 +212,7 @@ def test_cadence_four_months_for_title_ii_six_for_title_xvi(store: Store) -> Non
     assert r.groups == ["T2"]
     assert "T16" in r.skipped_groups
     assert r.counts["second_request"] == 1
-    assert "T2 SECOND MAILER SENT" in event_types(store, case_id_for(D, t2))
+    assert "T2 SECOND MAILER SENT" in event_types(store, case_id_for(store, D, t2))
     assert case_row(store, t16_case)["request"] == "FIRST"
 
     r = run_cycle(store, dt.date(2026, 7, 5))  # T16: 6 months after its last run; T2: 2 months after
@@ -150,7 +243,7 @@ def test_initial_mailer_labels_by_title(store: Store) -> None:
                                for t, ssn in rows.items()])
     run_cycle(store, D)
     for title, ssn in rows.items():
-        cid = case_id_for(D, ssn)
+        cid = case_id_for(store, D, ssn)
         assert event_types(store, cid) == [f"{title} INITIAL MAILER SENT"]
         assert case_row(store, cid)["title"] == title
 
@@ -162,15 +255,15 @@ def test_pc_followup_wording(store: Store, tmp_path: Path) -> None:
                                for t, ssn in rows.items()])
     run_cycle(store, D)
     f = write_jsonl(tmp_path / "returns.jsonl", [
-        returned_mailer(case_id_for(D, ssn), ssn, title=t, q1a_worked="YES") for t, ssn in rows.items()])
+        returned_mailer(case_id_for(store, D, ssn), ssn, title=t, q1a_worked="YES") for t, ssn in rows.items()])
     res = ingest(store, f, dt.date(2026, 2, 10))
     assert res.reconciles() and res.rejected == 0
     for t, ssn in rows.items():
-        assert case_row(store, case_id_for(D, ssn))["state"] == c.PC_REVIEW, t
+        assert case_row(store, case_id_for(store, D, ssn))["state"] == c.PC_REVIEW, t
     run_cycle(store, dt.date(2026, 7, 6))
     expected = {"T2": "T2 PC MAILER FOLLOW-UP", "T2/16": "T2/16 PC MAILER FOLLOW-UP", "T16": "T16 PC REVIEW FOLLOW-UP"}
     for t, ssn in rows.items():
-        cid = case_id_for(D, ssn)
+        cid = case_id_for(store, D, ssn)
         types = event_types(store, cid)
         assert types[-1] == expected[t], types
         assert f"{t} PC MAILER REVIEW" in types
@@ -215,6 +308,11 @@ def _print_lines(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def _ssn_of(store: Store) -> dict[str, str]:
+    """Case id -> SSN, from the DCF: a case id says nothing of its SSN (interpretations §78)."""
+    return {cid: row["ssn"] for cid, row in all_cases(store).items()}
+
+
 def test_print_file_scanlines(store: Store, tmp_path: Path) -> None:
     bens = {
         "223450071": make_beneficiary("223450071", title="T2", prior_cdr="CDR 2019 CONTINUED",
@@ -230,8 +328,9 @@ def test_print_file_scanlines(store: Store, tmp_path: Path) -> None:
     recs = _print_lines(first)
     assert len(recs) == r.print_records == r.counts["first_mailer"] == 3
     title_code = {"T2": "T2", "T2/16": "T2/16", "T16": "T16"}
+    ssn_of = _ssn_of(store)
     for rec in recs:
-        ssn = rec["mailer_id"].split("-")[1]
+        ssn = ssn_of[rec["mailer_id"]]
         ben = bens[ssn]
         l1 = LAYOUTS[1].decode(rec["scanline1"])
         l2 = LAYOUTS[2].decode(rec["scanline2"])
@@ -248,7 +347,7 @@ def test_print_file_scanlines(store: Store, tmp_path: Path) -> None:
         assert l3["fo_state"] == ben["fo_state"]
         assert l3["fo_zip"] == ben["fo_zip"][:5]
         assert rec["request"] == "FIRST" and rec["title"] == ben["title"]
-    by_ssn = {r["mailer_id"].split("-")[1]: r for r in recs}
+    by_ssn = {ssn_of[r["mailer_id"]]: r for r in recs}
     assert LAYOUTS[1].decode(by_ssn["223450071"]["scanline1"])["prior_cdr_year"] == 2019
     assert LAYOUTS[2].decode(by_ssn["223450073"]["scanline2"])["mdr"] == "A"
     assert LAYOUTS[3].decode(by_ssn["223450072"]["scanline3"])["fo_city"] == "SAN JUAN"
@@ -258,14 +357,14 @@ def test_print_file_scanlines(store: Store, tmp_path: Path) -> None:
     recs = _print_lines(second)
     assert len(recs) == r.print_records == r.counts["second_request"] == 2
     for rec in recs:
-        ssn = rec["mailer_id"].split("-")[1]
+        ssn = ssn_of[rec["mailer_id"]]
         l2 = LAYOUTS[2].decode(rec["scanline2"])
         assert LAYOUTS[1].decode(rec["scanline1"])["ssn"] == ssn
         assert l2["sfic"].request == "SECOND"
         assert l2["sfic"].title == bens[ssn]["title"]
         assert l2["pc"] == 7
         assert rec["request"] == "SECOND" and rec["send_request_date"] == "2026-05-05"
-    assert {r["mailer_id"].split("-")[1] for r in recs} == {"223450071", "223450072"}
+    assert {ssn_of[r["mailer_id"]] for r in recs} == {"223450071", "223450072"}
 
 
 def test_one_print_record_per_mailer_in_chunks(store: Store, tmp_path: Path) -> None:
@@ -282,7 +381,6 @@ def test_one_print_record_per_mailer_in_chunks(store: Store, tmp_path: Path) -> 
 CHART_LABEL = "GN 01704.910 (1985) public chart — partial, historical; not GN 01070.245"
 
 
-@pytest.mark.usefixtures("shipped_ssn_tables")
 def test_print_file_carries_each_pc_with_its_basis(store: Store, tmp_path: Path) -> None:
     bens = {
         "imported": make_beneficiary("223450081", title="T16", servicing_pc=3),
@@ -295,7 +393,8 @@ def test_print_file_carries_each_pc_with_its_basis(store: Store, tmp_path: Path)
     r = run_cycle(store, D, print_file=pf)
     assert r.counts["first_mailer"] == 3 and r.counts["held_no_jurisdiction"] == 1
     assert r.counts["pc_by_public_chart"] == 1 and "pc_by_site_table" not in r.counts
-    recs = {rec["mailer_id"].split("-")[1]: rec for rec in _print_lines(pf)}
+    ssn_of = _ssn_of(store)
+    recs = {ssn_of[rec["mailer_id"]]: rec for rec in _print_lines(pf)}
     assert bens["unknown"]["ssn"] not in recs  # held, not mailed with a guessed PC
     expected = {"imported": (3, c.IMPORTED_BASIS), "chart": (4, CHART_LABEL),
                 "pc7": (7, "DI 40502.001E.4.a rule: disabled wage earner under 54")}
@@ -303,7 +402,7 @@ def test_print_file_carries_each_pc_with_its_basis(store: Store, tmp_path: Path)
         rec = recs[bens[who]["ssn"]]
         assert (rec["pc"], rec["pc_basis"]) == (pc, basis), who
         assert LAYOUTS[2].decode(rec["scanline2"])["pc"] == pc  # scanline 2 field 7 agrees with the column
-    detail = json.loads(case_events(store, case_id_for(D, bens["chart"]["ssn"]))[0]["detail"])
+    detail = json.loads(case_events(store, case_id_for(store, D, bens["chart"]["ssn"]))[0]["detail"])
     assert (detail["pc"], detail["pc_source"], detail["pc_basis"]) == (4, "PUBLIC_CHART", CHART_LABEL)
 
     second = tmp_path / "print-2.jsonl"
@@ -315,30 +414,25 @@ def test_print_file_carries_each_pc_with_its_basis(store: Store, tmp_path: Path)
 def test_a_site_table_releases_held_cases_with_its_own_label(store: Store, tmp_path: Path) -> None:
     ssn = "450450091"
     seed_beneficiaries(store, [make_beneficiary(ssn, title="T16", servicing_pc=None)])
-    jurisdiction._active.clear()
-    try:
-        assert run_cycle(store, D).counts["held_no_jurisdiction"] == 1
-        forget_cycles(store)
-        jurisdiction.use_ssn_table(Path(__file__).parents[1] / "policy" / "fixtures" / "pc_ssn_test_table.yaml")
-        pf = tmp_path / "print.jsonl"
-        r = run_cycle(store, D, print_file=pf)
-    finally:
-        jurisdiction._active.clear()
+    assert run_cycle(store, D).counts["held_no_jurisdiction"] == 1
+    forget_cycles(store)
+    site = jurisdiction.load_ssn_table(Path(__file__).parents[1] / "policy" / "fixtures" / "pc_ssn_test_table.yaml")
+    pf = tmp_path / "print.jsonl"
+    r = run_cycle(store, D, print_file=pf, pc_ssn_table=site)
     assert r.counts["first_mailer"] == 1 and r.counts["pc_by_site_table"] == 1 and not r.counts["held_no_jurisdiction"]
     (rec,) = _print_lines(pf)
     assert (rec["pc"], rec["pc_basis"]) == (4, "site table: test fixture (not GN 01070.245)")
 
 
-@pytest.mark.usefixtures("shipped_ssn_tables")
 def test_alert_sheet_shows_the_jurisdiction_basis(store: Store, tmp_path: Path) -> None:
     ssn = "270450101"
     seed_beneficiaries(store, [make_beneficiary(ssn, title="T16", servicing_pc=None)])
     run_cycle(store, D)
-    cid = case_id_for(D, ssn)
+    cid = case_id_for(store, D, ssn)
     res = ingest(store, write_jsonl(tmp_path / "r.jsonl", [returned_mailer(cid, ssn, title="T16", q1a_worked="YES")]),
                  dt.date(2026, 2, 10))
     assert res.reconciles() and case_row(store, cid)["state"] == c.PC_REVIEW
-    docs = dict(document_payloads(store, cid))
+    docs = dict(document_payloads(store, cid, staff_for(store, "DE", cid)))  # a reviewer at the case's PC
     assert docs["ALERT_SHEET"]["jurisdiction"] == {"pc": 4, "basis": CHART_LABEL}
     html = render("ALERT_SHEET", docs["ALERT_SHEET"])
     assert "Jurisdiction basis" in html and "GN 01704.910 (1985) public chart" in html and "partial, historical" in html
@@ -350,17 +444,15 @@ def test_printed_score_matches_the_profile_sheet_on_generated_rows(store: Store,
     rows = generate(400, seed=11, as_of=dt.date(2026, 1, 1))
     seed_beneficiaries(store, rows)
     by_ssn = {r["ssn"]: r for r in rows}
-    jurisdiction.use_ssn_table(DEMO_PC_TABLE)  # the generated SSNs span 001-899: sort them all
-    try:
-        pf = tmp_path / "print.jsonl"
-        run_cycle(store, dt.date(2027, 1, 5), print_file=pf)  # about half the diaries are due a year on
-    finally:
-        jurisdiction._active.clear()
+    demo = jurisdiction.load_ssn_table(DEMO_PC_TABLE)  # the generated SSNs span 001-899: sort them all
+    pf = tmp_path / "print.jsonl"
+    run_cycle(store, dt.date(2027, 1, 5), print_file=pf, pc_ssn_table=demo)  # about half the diaries are due
     recs = _print_lines(pf)
     assert len(recs) > 100
     scores = []
+    ssn_of = _ssn_of(store)
     for rec in recs:
-        ben = by_ssn[rec["mailer_id"].split("-")[1]]
+        ben = by_ssn[ssn_of[rec["mailer_id"]]]
         printed = LAYOUTS[2].decode(rec["scanline2"])["score"]
         # The generator keeps 4 decimals, so the 4-digit SCORE is exactly the fraction x 10000.
         assert printed == round(ben["profile_score"] * 10000), (ben["profile_score"], rec["scanline2"])
@@ -368,7 +460,7 @@ def test_printed_score_matches_the_profile_sheet_on_generated_rows(store: Store,
     assert len(set(scores)) > 50 and min(scores) > 0
     for rec in recs[:5]:  # the profile sheet shows the same four digits as the scanline
         cid = rec["mailer_id"]
-        ben = beneficiary_row(store, cid.split("-")[1])
+        ben = beneficiary_row(store, ssn_of[cid])
         html = render("PROFILE_SHEET", {"beneficiary": _plain(ben), "case": _plain(case_row(store, cid))})
         assert f'data-score="{rec["scanline2"][6:10]}"' in html
         assert f"score {rec['scanline2'][6:10]} of 9999" in html

@@ -2,6 +2,10 @@
 
 Run on SQLite and PostgreSQL alike (fixture ``store``). The seed's examples: Mr. Smith (E, TN 1 and
 TN 2), Ms. Green (C.5.b / TN 2 C.5: not same or related), the missing prior folder (C.4).
+
+Everyone acting is a person of the DCF's people table (fixture ``_people``): the FO staff with their
+office, the DDS examiners and consultants with their DDS. The services resolve the actors below by name
+(:func:`cdrflow.authz.principal_of`) and authorize each action and read (:mod:`cdrflow.authz.rules`).
 """
 
 from __future__ import annotations
@@ -16,19 +20,37 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from cdrflow.dcf.schema import exr_cases, exr_findings
+from cdrflow.dcf.schema import access_log, exr_cases, exr_findings
 from cdrflow.dcf.store import Actor, ConflictError, Store
 from cdrflow.documents.exr import render_exr_worksheet
 from cdrflow.engine.errors import InputError
 from cdrflow.engine.months import Month
+from cdrflow.kernel.errors import Forbidden, InvalidInput, InvalidState
 from cdrflow.workflow import exr
 
-from ..dbfixtures import owner_engine
+from ..dbfixtures import owner_engine, person
 
-FO = Actor("fran", "FO")  # FO claims representative: opens the case, records work (E; G)
+OFFICE, OTHER_OFFICE = "FO-123", "FO-456"
+DDS, OTHER_DDS = "DDS-PA", "DDS-NJ"
+FO = Actor("fran", "FO")  # FO claims representative of FO-123: opens the case, records work (E; G)
 DE = Actor("jsmith", "DE")  # DDS disability examiner
 DC = Actor("drlee", "DC")  # DDS consultant
 DE2 = Actor("akim", "DE")
+FO_OTHER = Actor("olga", "FO")  # a claims representative of another field office
+DE_OTHER = Actor("nick", "DE")  # an examiner of another DDS
+AUDITOR = Actor("audrey", "AUDITOR")
+PEOPLE = ((FO, OFFICE), (DE, DDS), (DC, DDS), (DE2, DDS), (FO_OTHER, OTHER_OFFICE), (DE_OTHER, OTHER_DDS),
+          (AUDITOR, None))
+
+
+@pytest.fixture(autouse=True)
+def _people(request: pytest.FixtureRequest) -> None:
+    """The people of these tests, active in the store's people table (as an administrator adds them)."""
+    if "store" not in request.fixturenames:
+        return
+    st = request.getfixturevalue("store")
+    for actor, org in PEOPLE:
+        person(st, actor.name, actor.role, org=org)
 
 SMITH_TN1: dict[str, Any] = {
     "ssn": "123450001", "title": "T2", "request_month": "2004-09", "btm": "2003-11",
@@ -72,6 +94,14 @@ def _count(store: Store) -> int:
         return int(tx.conn.execute(select(func.count()).select_from(exr_findings)).scalar_one())
 
 
+def _access(store: Store, actor: Actor, action: str) -> list[dict[str, Any]]:
+    """The access-log rows of ``actor`` for ``action``, oldest first."""
+    with store.read() as tx:
+        return [dict(r) for r in tx.conn.execute(
+            select(access_log).where(access_log.c.person == actor.name, access_log.c.action == action)
+            .order_by(access_log.c.log_id)).mappings()]
+
+
 def _related(store: Store, facts: dict[str, Any]) -> int:
     """Open, develop, and find same or related."""
     cid = exr.open_case(store, FO, **facts)
@@ -101,7 +131,7 @@ def test_mr_smith_tn1_end_to_end(store: Store) -> None:
     assert answer["version"] == "TN 1 (02-06)"
     assert answer["policy_version"]["source"] == "DI 28057.015 TN 1 (02-06)"
 
-    view = exr.case_view(store, cid)
+    view = exr.case_view(store, cid, FO)
     assert view["case"]["state"] == exr.DETERMINED
     assert view["case"]["outcome"] == "ENTITLED" and view["case"]["moe"] == "2004-06"
     assert view["status"]["mirs_met_from"] == "2004-06"
@@ -161,7 +191,7 @@ def test_mr_smith_tn2_example(store: Store, as_of: dt.date, version: str, remark
     assert (answer["outcome"], answer["moe"], answer["version"]) == ("ENTITLED", "2014-06", version)
     assert answer["remarks"] == [remark]
     assert answer["policy_version"]["source"] == f"DI 28057.015 {version}"
-    assert exr.case_view(store, cid)["determination"]["version"] == version
+    assert exr.case_view(store, cid, DE)["determination"]["version"] == version
 
 
 # ---- Ms. Green ---------------------------------------------------------------------------------
@@ -172,7 +202,7 @@ def test_ms_green_not_same_or_related_is_denied_without_mirs(store: Store) -> No
     exr.record_development_complete(store, cid, DE)
     exr.record_same_or_related(store, cid, DE, finding=False,
                                rationale="TBI sustained in a car accident is not associated with thyroid cancer")
-    assert exr.case_view(store, cid)["case"]["state"] == exr.NOT_RELATED
+    assert exr.case_view(store, cid, DE)["case"]["state"] == exr.NOT_RELATED
     before = _count(store)
     with pytest.raises(exr.ExrError, match=r"no medical improvement determination is made \(DI 28057.015A, C\)"):
         exr.record_mirs(store, cid, DC, month="2016-03", **DISABLED)
@@ -181,7 +211,7 @@ def test_ms_green_not_same_or_related_is_denied_without_mirs(store: Store) -> No
     assert answer["outcome"] == "DENIED" and answer["moe"] is None
     assert any("DI 28057.020B" in r["cite"] for r in answer["reasons"])
     assert answer["months"] == []
-    page = render_exr_worksheet(exr.case_view(store, cid))
+    page = render_exr_worksheet(exr.case_view(store, cid, DE))
     assert "DENIED" in page and "Not the same as or related" in page
 
 
@@ -200,7 +230,7 @@ def test_ms_wolf_obsolete_cpd_listing_does_not_matter(store: Store) -> None:
     assert (answer["outcome"], answer["moe"], answer["version"]) == ("ENTITLED", "2001-05", "TN 1 (02-06)")
     assert any("C.3" in r["cite"] for r in answer["reasons"])
     assert any("C.1" in r["cite"] for r in answer["reasons"])
-    page = html.unescape(render_exr_worksheet(exr.case_view(store, cid)))
+    page = html.unescape(render_exr_worksheet(exr.case_view(store, cid, DE)))
     assert "9.09 (obsolete)" in page and "is now obsolete (C.3)" in page
 
 
@@ -237,20 +267,128 @@ def test_findings_are_taken_in_the_policy_order(store: Store) -> None:
 
 
 def test_roles(store: Store) -> None:
-    with pytest.raises(exr.ExrError, match="may not open an EXR case"):
+    """Who may act is the permission model's answer (Forbidden, logged); the policy's order is ExrError."""
+    person(store, "ann", "ANALYST")
+    with pytest.raises(Forbidden, match=r"jsmith:DE may not open an EXR case .*FO"):
         exr.open_case(store, DE, **SMITH_TN1)
+    assert [(r["outcome"], r["resource"]) for r in _access(store, DE, "exr.open")] == [("DENIED", "exr_case:new")]
+    with store.read() as tx:
+        assert tx.conn.execute(select(func.count()).select_from(exr_cases)).scalar_one() == 0
     cid = exr.open_case(store, FO, **SMITH_TN1)
-    with pytest.raises(exr.ExrError, match="may not record development: roles DC, DE, DEC"):
+    with pytest.raises(Forbidden, match="may not record development, 'same as or related', MIRS, the determination"):
         exr.record_development_complete(store, cid, FO)
-    with pytest.raises(exr.ExrError, match="may not"):
+    with pytest.raises(Forbidden, match="may not"):
         exr.record_development_complete(store, cid, Actor("ann", "ANALYST"))
-    with pytest.raises(exr.ExrError, match="may not record a return to work"):
+    with pytest.raises(Forbidden, match="may not record SGA months and a return to work"):
         exr.record_return_to_work(store, cid, DE, sga_months=["2004-09"])
+    with pytest.raises(Forbidden, match="not an active person"):  # a name the people table does not know
+        exr.record_development_complete(store, cid, Actor("mallory", "DE"))
+    with pytest.raises(Forbidden, match="is DE in the people table, not DC"):  # a role the person does not have
+        exr.record_development_complete(store, cid, Actor("jsmith", "DC"))
+    assert _count(store) == 0
+    # A refusal is not a wrong state, and a wrong state is not a refusal.
+    assert issubclass(exr.ExrError, InvalidState) and not issubclass(exr.ExrError, Forbidden)
+    with pytest.raises(exr.ExrError) as info:
+        exr.record_same_or_related(store, cid, DE, finding=True, rationale="same back")
+    assert info.value.code == "invalid_state" and info.value.exit_code == 2
+
+
+def test_an_fo_without_an_office_cannot_open(store: Store) -> None:
+    nobody = person(store, "nomad", "FO")  # no office: own-office scope cannot hold
+    with pytest.raises(Forbidden, match="not assigned to a field office"):
+        exr.open_case(store, nobody, **SMITH_TN1)
+    assert [r["outcome"] for r in _access(store, nobody, "exr.open")] == ["DENIED"]
+    with store.read() as tx:
+        assert tx.conn.execute(select(func.count()).select_from(exr_cases)).scalar_one() == 0
+
+
+def test_open_records_the_office_and_the_dds(store: Store) -> None:
+    cid = exr.open_case(store, FO, **SMITH_TN1)
+    case = exr.case_view(store, cid, FO)["case"]
+    assert (case["fo_office"], case["dds"]) == (OFFICE, None)
+    routed = exr.open_case(store, FO, dds=f" {DDS} ", **SMITH_TN2)
+    case = exr.case_view(store, routed, DE)["case"]
+    assert (case["fo_office"], case["dds"]) == (OFFICE, DDS)
+    for bad in ("", "   ", "D" * 17, "DDS\nPA"):
+        with pytest.raises(InputError) as info:
+            exr.open_case(store, FO, dds=bad, **GREEN)
+        assert info.value.field == "dds"
+    with pytest.raises(Forbidden, match="may not open an EXR case"):  # refused before the facts are read
+        exr.open_case(store, DE, **{**GREEN, "ssn": "12"})
+
+
+def test_an_fo_of_another_office_cannot_read_or_act(store: Store) -> None:
+    cid = exr.open_case(store, FO, **SMITH_TN1)
+    before = _count(store)
+    with pytest.raises(Forbidden, match=f"olga works at field office {OTHER_OFFICE}; exr_case:{cid} belongs to "
+                                        f"{OFFICE}"):
+        exr.case_view(store, cid, FO_OTHER)
+    with pytest.raises(Forbidden, match="belongs to"):
+        exr.record_return_to_work(store, cid, FO_OTHER, sga_months=["2004-09"])
+    with pytest.raises(Forbidden, match="belongs to"):
+        exr.reveal_ssn(store, cid, FO_OTHER, reason="checking the claimant")
+    assert _count(store) == before
+    assert exr.case_view(store, cid, FO)["case"]["sga_months"] == SMITH_TN1["sga_months"]  # nothing changed
+    for action in ("exr.read", "exr.return_to_work", "ssn.reveal"):
+        rows = _access(store, FO_OTHER, action)
+        assert [(r["outcome"], r["role"], r["resource"], r["rule"]) for r in rows] == [
+            ("DENIED", "FO", f"exr_case:{cid}", "fo-own-office")], action
+        assert "belongs to" in rows[0]["reason"]
+    assert exr.list_cases(store, FO_OTHER) == []  # the case is left out, not refused
+
+
+def test_each_read_is_logged(store: Store) -> None:
+    cid = exr.open_case(store, FO, **SMITH_TN1)
+    exr.case_view(store, cid, FO)
+    exr.case_view(store, cid, AUDITOR)
+    assert [(r["outcome"], r["kind"], r["resource"]) for r in _access(store, FO, "exr.read")] == [
+        ("ALLOWED", "READ", f"exr_case:{cid}")]
+    assert [r["rule"] for r in _access(store, AUDITOR, "exr.read")] == ["auditor-reads"]
+    exr.list_cases(store, FO, state="open", ssn="123-45-0001")
+    rows = _access(store, FO, "exr.list")
+    assert [(r["outcome"], r["kind"], r["resource"]) for r in rows] == [
+        ("ALLOWED", "SEARCH", "exr_cases:state=OPEN,ssn")]
+    with pytest.raises(InvalidInput) as info:
+        exr.reveal_ssn(store, cid, FO, reason="  ")
+    assert info.value.field == "reason"
+    exr.reveal_ssn(store, cid, FO, reason="SSA-454 development")
+    [row] = _access(store, FO, "ssn.reveal")
+    assert (row["outcome"], row["kind"], row["reason"]) == ("ALLOWED", "REVEAL", "SSA-454 development")
+    with store.read() as tx:
+        logged = " ".join(str(v) for r in tx.conn.execute(select(access_log)).mappings() for v in r.values())
+    assert "123450001" not in logged and "123-45-0001" not in logged  # never the SSN itself
+
+
+def test_list_returns_only_the_cases_in_the_readers_scope(store: Store) -> None:
+    mine = exr.open_case(store, FO, **SMITH_TN1)
+    theirs = exr.open_case(store, FO_OTHER, **SMITH_TN2)
+    routed = exr.open_case(store, FO, dds=OTHER_DDS, **GREEN)  # routed to DDS-NJ
+
+    def ids(actor: Actor, **kw: Any) -> list[int]:
+        return [r["case_id"] for r in exr.list_cases(store, actor, **kw)]
+
+    assert ids(FO) == [routed, mine]
+    assert ids(FO_OTHER) == [theirs]
+    assert ids(DE) == [theirs, mine]  # DDS-PA: the unrouted cases, not DDS-NJ's
+    assert ids(DE_OTHER) == [routed, theirs, mine]
+    assert ids(AUDITOR) == [routed, theirs, mine]
+    assert ids(FO, limit=1) == [routed] and ids(DE, limit=1) == [theirs]
+    assert ids(FO, ssn="123450002") == []  # another office's case, even by SSN
+    with pytest.raises(Forbidden):
+        exr.record_development_complete(store, routed, DE)  # routed elsewhere
+    with pytest.raises(Forbidden, match=f"routed to {OTHER_DDS}"):
+        exr.case_view(store, routed, DE)
+    exr.record_development_complete(store, routed, DE_OTHER)
+    with pytest.raises(Forbidden):
+        exr.list_cases(store, person(store, "ann", "ANALYST"))
+    with pytest.raises(InputError) as info:
+        exr.list_cases(store, FO, ssn="12")
+    assert info.value.field == "ssn"
 
 
 def test_not_found(store: Store) -> None:
     with pytest.raises(exr.NotFound, match="no EXR case 99"):
-        exr.case_view(store, 99)
+        exr.case_view(store, 99, DE)
     with pytest.raises(exr.NotFound):
         exr.record_development_complete(store, 99, DE)
 
@@ -274,7 +412,7 @@ def test_prior_folder_missing_accepts_the_allegation(store: Store) -> None:
     answer = exr.determine(store, cid, DE, as_of=dt.date(2004, 10, 15))
     assert (answer["outcome"], answer["moe"]) == ("ENTITLED", "2004-06")
     assert any(r["cite"] == "DI 28057.015C.4" for r in answer["reasons"])
-    page = render_exr_worksheet(exr.case_view(store, cid))
+    page = render_exr_worksheet(exr.case_view(store, cid, DE))
     assert "prior medical file is missing" in page and "No CPD on file" in page
 
 
@@ -305,9 +443,9 @@ def test_mirs_months_are_in_the_window_and_the_latest_finding_wins(store: Store)
         exr.record_mirs(store, cid, DC, month="2004-09", through="2004-06", **DISABLED)
     assert info.value.field == "through"
     exr.record_mirs(store, cid, DC, month="2004-09", **NOT_DISABLED)
-    assert exr.case_view(store, cid)["status"]["mirs_met_from"] is None
+    assert exr.case_view(store, cid, DE)["status"]["mirs_met_from"] is None
     exr.record_mirs(store, cid, DE2, month="2004-09", **DISABLED)  # a later finding for the month supersedes
-    view = exr.case_view(store, cid)
+    view = exr.case_view(store, cid, DE)
     assert view["status"]["mirs"]["2004-09"]["disabled"] is True
     assert view["status"]["mirs"]["2004-09"]["by"] == "akim:DE"
     assert view["status"]["mirs_met_from"] == "2004-09"
@@ -334,7 +472,7 @@ def test_return_to_work_in_the_filing_month_is_a_technical_denial_under_tn1(stor
     cid = exr.open_case(store, FO, **SMITH_TN1)
     months = exr.record_return_to_work(store, cid, FO, sga_months=["2004-09"], note="returned to work 09/04")
     assert "2004-09" in months
-    case = exr.case_view(store, cid)["case"]
+    case = exr.case_view(store, cid, DE)["case"]
     assert "2004-09" in case["sga_months"]
     answer = exr.determine(store, cid, DE, as_of=dt.date(2004, 10, 15))
     assert answer["outcome"] == "TECHNICAL_DENIAL" and answer["moe"] is None
@@ -378,16 +516,16 @@ def test_open_stores_the_facts_and_refuses_a_duplicate(store: Store) -> None:
     obsolete = {**SMITH_TN1, "cpd": {"date": "1992-04-01", "impairments": ["obesity"], "basis": "LISTING",
                                      "listing": "9.09", "listing_obsolete": True}}
     cid = exr.open_case(store, FO, **obsolete)
-    case = exr.case_view(store, cid)["case"]
+    case = exr.case_view(store, cid, DE)["case"]
     assert case["state"] == exr.OPEN and case["version"] == 1 and case["opened_by"] == "fran:FO"
     assert case["sga_months"] == SMITH_TN1["sga_months"] and case["non_sga_months"] == SMITH_TN1["non_sga_months"]
     assert case["cpd"]["listing_obsolete"] is True and case["filing"] == {"date": "2004-09-20", "fo": "A12"}
     with pytest.raises(exr.ExrError, match=f"already open: case {cid}"):
         exr.open_case(store, FO, **SMITH_TN1)
-    assert [r["case_id"] for r in exr.list_cases(store)] == [cid]
-    assert exr.list_cases(store, state="determined") == []
+    assert [r["case_id"] for r in exr.list_cases(store, FO)] == [cid]
+    assert exr.list_cases(store, FO, state="determined") == []
     with pytest.raises(InputError):
-        exr.list_cases(store, state="NOPE")
+        exr.list_cases(store, FO, state="NOPE")
 
 
 # ---- the store: append-only, optimistic lock ----------------------------------------------------------------
@@ -417,7 +555,7 @@ def test_findings_are_append_only_in_the_database(store: Store) -> None:
 
 def test_a_stale_version_is_a_conflict_and_writes_nothing(store: Store) -> None:
     cid = _related(store, SMITH_TN1)
-    v = exr.case_view(store, cid)["case"]["version"]
+    v = exr.case_view(store, cid, DE)["case"]["version"]
     exr.record_mirs(store, cid, DC, month="2004-09", expected_version=v, **DISABLED)
     before = _count(store)
     with pytest.raises(ConflictError, match=f"you read version {v}"):
@@ -462,7 +600,7 @@ def test_two_examiners_race_one_wins(store: Store, monkeypatch: pytest.MonkeyPat
     assert "changed since you read it" in str(losses[0]) and "last finding: MIRS" in str(losses[0])
     mirs = [f for f in _findings(store, cid) if f["step"] == "MIRS"]
     assert [f["actor"] for f in mirs] == wins
-    assert exr.case_view(store, cid)["case"]["version"] == 4
+    assert exr.case_view(store, cid, DE)["case"]["version"] == 4
 
 
 # ---- the worksheet --------------------------------------------------------------------------------------------
@@ -470,7 +608,7 @@ def test_two_examiners_race_one_wins(store: Store, monkeypatch: pytest.MonkeyPat
 def test_worksheet_walks_each_month_of_the_window_with_its_reason(store: Store) -> None:
     cid = _smith(store, SMITH_TN1)
     exr.determine(store, cid, DE, as_of=dt.date(2004, 10, 15))
-    view = exr.case_view(store, cid)
+    view = exr.case_view(store, cid, DE)
     page = render_exr_worksheet(view)
     assert page.startswith("<!DOCTYPE html>") and "<script" not in page
     months = view["determination"]["months"]
@@ -484,19 +622,22 @@ def test_worksheet_walks_each_month_of_the_window_with_its_reason(store: Store) 
     assert moe_row is not None and "MOE" in moe_row.group(1)
     july = re.search(r'<tr data-month="2004-07"[^>]*>(.*?)</tr>', page, re.S)
     assert july is not None and "drlee:DC" in july.group(1)
-    for needle in ("EXPEDITED REINSTATEMENT", "123-45-0001", "September 2004", "November 2003", "ENTITLED",
+    for needle in ("EXPEDITED REINSTATEMENT", "***-**-0001", "September 2004", "November 2003", "ENTITLED",
                    "June 2004", "TN 1 (02-06)", "jsmith:DE", "drlee:DC", "fran:FO",
                    "possible retroactivity exists prior to the month of filing-see SSA-823.",
                    "DI 28057.015C NOTE", "param:exr_retro_months"):
         assert needle in html.unescape(page), needle
     for reason in view["determination"]["reasons"]:
         assert html.escape(reason["text"]) in page
+    # The SSN is masked unless the caller revealed it (a logged ssn.reveal; the CLI's --reveal REASON).
+    assert "123-45-0001" not in page and "123450001" not in page
+    assert "123-45-0001" in render_exr_worksheet(view, full_ssn=True)
 
 
 def test_worksheet_of_an_open_case_shows_the_next_step(store: Store) -> None:
     cid = _related(store, SMITH_TN1)
     exr.record_mirs(store, cid, DC, month="2004-06", **DISABLED)
-    page = html.unescape(render_exr_worksheet(exr.case_view(store, cid)))
+    page = html.unescape(render_exr_worksheet(exr.case_view(store, cid, DE)))
     assert "Not determined yet" in page and "record MIRS findings" in page and "June 2004 disabled" in page
     with pytest.raises(ValueError, match="missing key 'status'"):
         render_exr_worksheet({"case": {}, "findings": [], "determination": None})

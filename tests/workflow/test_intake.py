@@ -41,7 +41,7 @@ def _sent(store: Store, *bens: dict[str, Any]) -> dict[str, str]:
     """Seed beneficiaries and run a selection on D: ssn -> case id of the first mailer."""
     seed_beneficiaries(store, list(bens))
     run_cycle(store, D)
-    ids = {b["ssn"]: case_id_for(D, b["ssn"]) for b in bens}
+    ids = {b["ssn"]: case_id_for(store, D, b["ssn"]) for b in bens}
     for cid in ids.values():
         assert case_row(store, cid)["state"] == c.SENT
     return ids
@@ -223,21 +223,26 @@ def test_bad_records_are_rejected_with_line_and_field(store: Store, tmp_path: Pa
     ids = _sent(store, good, other)
     lines: list[Any] = [
         returned_mailer(ids[good["ssn"]], good["ssn"]),                       # 1 ok
-        returned_mailer("M20260105-999999999", "999999999"),                  # 2 unknown mailer
+        returned_mailer("M20260105-ZZZZZZZZZZ", "323459998"),                 # 2 unknown mailer
         returned_mailer(ids[other["ssn"]], "323459999"),                      # 3 wrong ssn
         returned_mailer(ids[other["ssn"]], other["ssn"], q4_health="MAYBE"),  # 4 invalid answer
         '{"mailer_id": "M1", "ssn": ',                                        # 5 malformed JSON
         "[1, 2]",                                                             # 6 not an object
         returned_mailer(ids[other["ssn"]], "12345"),                          # 7 ssn not 9 digits
+        returned_mailer(ids[other["ssn"]], "900450052"),                      # 8 ssn never issued (§77)
     ]
     res = ingest(store, write_jsonl(tmp_path / "r.jsonl", lines), RECEIVED)
-    assert res.read == 7
-    assert res.processed == 1 and res.skipped == 0 and res.rejected == 6
+    assert res.read == 8
+    assert res.processed == 1 and res.skipped == 0 and res.rejected == 7
     assert res.reconciles()
     by_line = {r.line: r for r in res.rejects}
-    assert sorted(by_line) == [2, 3, 4, 5, 6, 7]
-    assert by_line[2].field == "mailer_id" and by_line[2].mailer_id == "M20260105-999999999"
-    assert by_line[3].field == "ssn" and "323459999" in by_line[3].reason
+    assert sorted(by_line) == [2, 3, 4, 5, 6, 7, 8]
+    assert by_line[2].field == "mailer_id" and by_line[2].mailer_id == "M20260105-ZZZZZZZZZZ"
+    # the reason never repeats an SSN (interpretations §79)
+    assert by_line[3].field == "ssn" and "not the SSN the mailer is controlled under" in by_line[3].reason
+    assert "323459999" not in by_line[3].reason
+    assert by_line[8].field == "ssn" and "never issued" in by_line[8].reason and "900450052" not in by_line[8].reason
+    assert not [r for r in res.rejects if "12345" in r.reason or "9004" in r.reason]
     assert by_line[4].field == "q4_health"
     assert by_line[5].field == "(line)" and "JSON" in by_line[5].reason
     assert by_line[6].field == "(line)"
@@ -286,7 +291,7 @@ def _undeliverable_then_held(store: Store, tmp_path: Path, ssn: str, s: dt.date,
     if distinct:
         res = ingest(store, second, s + 40 * DAY)
     else:  # the same bytes as u1.jsonl: another date needs the operator's logged override (§72)
-        with pytest.raises(AlreadyIngested, match="--reingest --reason"):
+        with pytest.raises(AlreadyIngested, match="as a re-ingest with the reason"):
             ingest(store, second, s + 40 * DAY)
         res = ingest(store, second, s + 40 * DAY, reingest_reason="WBDOC keyed the returned envelope again",
                      operator="tester")

@@ -33,6 +33,7 @@ from ..dbfixtures import (
     sample_integrity,
     set_integrity_key,
     store_url,
+    token_for,
 )
 from .test_review import DE, DE2, DECIDED, _at_de
 
@@ -54,17 +55,17 @@ def _draw(store: Store, case_id: str, selected_on: dt.date) -> integrity.Draw:
 
 def test_a_key_per_fiscal_year_made_by_the_system_on_first_need(store: Store) -> None:
     assert _keys(store) == {}
-    a = _draw(store, "M20260105-423450001", FY2026)
-    b = _draw(store, "M20261001-423450001", FY2027)
+    a = _draw(store, "M20260105-7K3QD9XW2A", FY2026)
+    b = _draw(store, "M20261001-7K3QD9XW2A", FY2027)
     keys = _keys(store)
     assert set(keys) == {2026, 2027} and keys[2026] != keys[2027]
     assert all(len(k) == integrity.KEY_BYTES for k in keys.values())
     assert (a.key_year, b.key_year) == (2026, 2027)
     # the same case draws the same value again: the sample does not depend on when or how often one asks
-    assert _draw(store, "M20260105-423450001", FY2026) == a
+    assert _draw(store, "M20260105-7K3QD9XW2A", FY2026) == a
     # the store's HMAC is HMAC-SHA256 of the case id under the year's key (on PostgreSQL computed in the database)
-    assert a.hmac == hmac.new(keys[2026], b"M20260105-423450001", hashlib.sha256).hexdigest()
-    assert b.hmac == integrity.expected_hmac(keys[2027], "M20261001-423450001").hex()
+    assert a.hmac == hmac.new(keys[2026], b"M20260105-7K3QD9XW2A", hashlib.sha256).hexdigest()
+    assert b.hmac == integrity.expected_hmac(keys[2027], "M20261001-7K3QD9XW2A").hex()
     assert a.draw == integrity.value_of(bytes.fromhex(a.hmac)) and a.selected is (a.draw < a.rate)
     # what is logged carries no key
     logged = json.dumps(a.as_dict())
@@ -121,7 +122,7 @@ def test_keys_are_never_changed_or_replaced(store: Store) -> None:
 @pytest.mark.parametrize("store", ["postgresql"], indirect=True)
 def test_the_application_role_reaches_the_keys_only_through_the_function(store: Store) -> None:
     """PostgreSQL: the application role cannot read, write or replace a key; it gets HMACs, never the key."""
-    assert _draw(store, "M20260105-423450001", FY2026).key_year == 2026  # created through the function
+    assert _draw(store, "M20260105-7K3QD9XW2A", FY2026).key_year == 2026  # created through the function
     for sql in ("SELECT key FROM integrity_keys", "SELECT count(*) FROM integrity_keys",
                 "INSERT INTO integrity_keys (year, key, created) VALUES (2040, decode(repeat('00', 32), 'hex'), now())",
                 "DELETE FROM integrity_keys"):
@@ -131,7 +132,7 @@ def test_the_application_role_reaches_the_keys_only_through_the_function(store: 
         fn = conn.execute(text("SELECT p.prosecdef, has_function_privilege('public', p.oid, 'EXECUTE') "
                                "FROM pg_proc p WHERE p.proname = 'integrity_draw_hmac' "
                                "AND p.pronamespace = current_schema()::regnamespace")).one()
-        got = conn.execute(text("SELECT integrity_draw_hmac(2026, 'M20260105-423450001')")).scalar_one()
+        got = conn.execute(text("SELECT integrity_draw_hmac(2026, 'M20260105-7K3QD9XW2A')")).scalar_one()
     assert fn == (True, False)  # SECURITY DEFINER; PUBLIC may not call it
     assert re.fullmatch(r"[0-9a-f]{64}", got) and bytes.fromhex(got) not in _keys(store).values()
 
@@ -183,7 +184,7 @@ def test_a_reviewer_who_loses_the_race_learns_nothing_of_the_sample(
             assert not any(w in low for w in ("integrity", "flip", "sampl", "initiate", "system", "do_cdr", "do cdr"))
     assert "jsmith:DE" in lost[flipped]  # it names who acted last
     # the reviewer's view of the case leaves out the sampler's flags
-    code, shown = cli("review", "show", flipped, "--db", store_url(store))
+    code, shown = cli("review", "show", flipped, "--db", store_url(store), token=token_for(store, DE2.name, DE2.role))
     assert code == 0, shown
     assert "integrity" not in shown.lower() and "flip" not in shown.lower()
 
@@ -210,7 +211,7 @@ def test_two_first_draws_of_a_year_at_once_share_one_key(store: Store, monkeypat
         except Exception as exc:  # pragma: no cover - reported by the assertion below
             got[cid] = exc
 
-    threads = [threading.Thread(target=run, args=(cid,)) for cid in ("M20260105-423450061", "M20260105-423450062")]
+    threads = [threading.Thread(target=run, args=(cid,)) for cid in ("M20260105-7K3QD9XW61", "M20260105-7K3QD9XW62")]
     for t in threads:
         t.start()
     for t in threads:

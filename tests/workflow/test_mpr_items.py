@@ -56,7 +56,7 @@ def test_work_item_lifecycle(store: Store) -> None:
     assert (done["state"], done["closed"], done["outcome"], done["findings"], done["updated_by"]) == \
         ("CLOSED", dt.date(2025, 3, 20), "onsite visit scheduled; provider counseled",
          "complaints substantiated in part", "cmc_oh:CMC")
-    with pytest.raises(mpr.MprError, match="CLOSED"):
+    with pytest.raises(mpr.MprStateError, match="CLOSED"):  # the item's state, not the value
         mpr.update_item(store, MPRO_OH, iid, findings="late note")
     assert [i["item_id"] for i in mpr.items(store, MPRO_OH, state="CLOSED")] == [iid]
     assert mpr.items(store, MPRO_OH, kind="ONSITE_VISIT") == []

@@ -8,6 +8,7 @@ so an earlier one can be restored. Run on SQLite and PostgreSQL (fixture ``store
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -17,12 +18,13 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from cdrflow.dcf import db
-from cdrflow.dcf.schema import mpr_imports, mpr_leie
+from cdrflow.dcf.schema import mpr_imports, mpr_leie, mpr_orgs, mpr_people, people
 from cdrflow.dcf.store import Actor, Store
+from cdrflow.kernel.errors import Forbidden
 from cdrflow.workflow import mpr
 
 from ..cli.runner import cli
-from ..dbfixtures import owner_engine, store_url
+from ..dbfixtures import assert_denied, owner_engine, store_url, token_for
 from .test_mpr_registry import (
     ADMIN_OH,
     AS_OF,
@@ -39,7 +41,7 @@ from .test_mpr_registry import (
     count,
 )
 
-SCHEDULER = Actor("leie-refresh", "SYSTEM")
+SCHEDULER = Actor("scheduler", "SYSTEM")  # the scheduled job: a system principal of the people table
 HEADER = ('"LASTNAME","FIRSTNAME","MIDNAME","BUSNAME","GENERAL","SPECIALTY","UPIN","NPI","DOB","ADDRESS","CITY",'
           '"STATE","ZIP","EXCLTYPE","EXCLDATE","REINDATE","WAIVERDATE","WVRSTATE"')
 
@@ -60,16 +62,18 @@ def test_only_the_co_or_the_scheduled_job_replaces_the_national_list(store: Stor
     build_orgs(store)
     first = mpr.import_leie(store, MPRT, FIXTURES / "mpr_leie_v1.csv")
     for actor in (MPRO_OH, ADMIN_OH, CMC_OH, EXAM_OH, MPRO_PA, PRC5):
-        with pytest.raises(mpr.AccessDenied, match=r"national data.*PM 00215.001D.2"):
+        with pytest.raises(Forbidden, match=r"national data.*PM 00215.001D.2"):
             mpr.import_leie(store, actor, FIXTURES / "mpr_leie_v2.csv")
-        with pytest.raises(mpr.AccessDenied, match="national data"):
+        assert assert_denied(store, actor.name, "mpr.leie.replace", "leie:national")["role"] == actor.role
+        with pytest.raises(Forbidden, match="national data"):
             mpr.restore_leie(store, actor, 1, reason="x")
+        assert_denied(store, actor.name, "mpr.leie.replace", "leie_version:1")
     assert _in_force(store) == first.import_id and len(mpr.leie_history(store)) == 1
     second = mpr.import_leie(store, SCHEDULER, FIXTURES / "mpr_leie_v2.csv")
     assert _in_force(store) == second.import_id
     v = mpr.leie_history(store)[0]
     assert (v["action"], v["actor"], v["actor_role"], v["entries"], v["previous_entries"]) == \
-        ("IMPORT", "leie-refresh", "SYSTEM", 5, 5)
+        ("IMPORT", "scheduler", "SYSTEM", 5, 5)
 
 
 def test_empty_all_rejected_or_much_smaller_lists_need_a_reason(store: Store, tmp_path: Path) -> None:
@@ -105,8 +109,9 @@ def test_an_excluded_provider_stays_excluded_and_an_earlier_list_can_be_restored
     build_registry(store)
     oh1 = by_ext(store)["OH-1"]["provider_id"]  # Quentin Zarrow: excluded, matched by NPI
     empty = _leie(tmp_path / "empty.csv", 0)
-    with pytest.raises(mpr.AccessDenied):
+    with pytest.raises(Forbidden):
         mpr.import_leie(store, MPRO_PA, empty, confirm_smaller=True, reason="cleanup")
+    assert_denied(store, "mpro_pa", "mpr.leie.replace", "leie:national")
     with pytest.raises(mpr.LeieRefused):
         mpr.import_leie(store, SCHEDULER, empty)
     mpr.check(store, MPRO_OH, "DDS-OH", AS_OF)
@@ -120,7 +125,7 @@ def test_an_excluded_provider_stays_excluded_and_an_earlier_list_can_be_restored
     assert [v["version_id"] for v in history] == [2, 1] and history[1]["entries"] == 5
     with pytest.raises(mpr.MprError, match="--reason"):
         mpr.restore_leie(store, MPRT, 1, reason="")
-    with pytest.raises(mpr.MprError, match="already in force"):
+    with pytest.raises(mpr.MprStateError, match="already in force"):
         mpr.restore_leie(store, MPRT, 2, reason="x")
     vid = mpr.restore_leie(store, MPRT, 1, reason="the empty list was a mistaken download")
     v = mpr.leie_history(store)[0]
@@ -150,7 +155,8 @@ def test_the_lists_and_their_versions_are_append_only(store: Store) -> None:
 
 
 def test_the_list_in_force_before_the_migration_becomes_version_1(store: Store) -> None:
-    """A DCF whose LEIE was imported under 0005 (one list, replaced in place) keeps it in force after 0009."""
+    """A DCF whose LEIE was imported under 0005 (one list, replaced in place) keeps it in force after 0009; its
+    M/PR people of 0005 (``mpr_people``) become people of the people table with their organisation (0010)."""
     owner = owner_engine(store)
     cfg = db.alembic_config(owner)
     parent = ScriptDirectory.from_config(cfg).get_revision("0009").down_revision
@@ -158,9 +164,12 @@ def test_the_list_in_force_before_the_migration_becomes_version_1(store: Store) 
     with owner.begin() as conn:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, parent)
-    build_orgs(store)
     stamp = dt.datetime(2025, 2, 11, tzinfo=dt.UTC)
     with owner.begin() as conn:
+        conn.execute(mpr_orgs.insert().values(org_id=1, level="CO", code="CO", name="ODD MPRT"))
+        conn.execute(mpr_orgs.insert().values(org_id=2, level="RO", code="RO-05", name="Chicago", parent_id=1))
+        conn.execute(mpr_orgs.insert().values(org_id=3, level="DDS", code="DDS-OH", name="Ohio", parent_id=2))
+        conn.execute(mpr_people.insert().values(person_id=1, org_id=3, name="mpro_oh", role="MPRO", active=True))
         for iid in (1, 2):  # two imports; the second replaced the first's rows (0005)
             conn.execute(mpr_imports.insert().values(
                 import_id=iid, kind="LEIE", file_name=f"UPDATED-{iid}.csv", file_sha256=f"{iid}" * 64,
@@ -174,6 +183,10 @@ def test_the_list_in_force_before_the_migration_becomes_version_1(store: Store) 
         (1, 2, 3, "migration-0009", "UPDATED-2.csv")
     with store.read() as tx:
         assert tx.conn.execute(select(func.count()).select_from(mpr_leie)).scalar_one() == 3
+        copied = tx.conn.execute(select(people.c.role, people.c.org, people.c.kind, people.c.active)
+                                 .where(people.c.name == "mpro_oh")).one()
+    assert tuple(copied) == ("MPRO", "DDS-OH", "PERSON", True)
+    assert mpr.providers(store, MPRO_OH, dds="DDS-OH") == []  # the copied person acts in the one model
 
 
 def test_leie_commands_through_the_cli(store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -185,20 +198,24 @@ def test_leie_commands_through_the_cli(store: Store, tmp_path: Path, monkeypatch
     dbo = ["--db", store_url(store), "--rejects", str(tmp_path / "rejects.jsonl")]  # not beside the fixture
     hist = ["--db", store_url(store)]
     v1 = str(FIXTURES / "mpr_leie_v1.csv")
-    code, out = cli("mpr", "import", "leie", v1, "--as", "mpro_oh:MPRO", *dbo)
-    assert code == 2 and "AccessDenied" in out and "national data" in out, out
-    code, out = cli("mpr", "import", "leie", v1, "--file-date", "2025-02-10", "--as", "mprt1:MPRT", *dbo)
+    mpro, mprt = token_for(store, "mpro_oh", "MPRO"), token_for(store, "mprt1", "MPRT")  # as the people signed in
+    code, out = cli("mpr", "import", "leie", v1, *dbo, token=mpro)
+    assert code == 4 and "error: forbidden" in out and "national data" in out, out
+    assert_denied(store, "mpro_oh", "mpr.leie.replace", "leie:national")
+    code, out = cli("mpr", "import", "leie", v1, "--file-date", "2025-02-10", *dbo, token=mprt)
     assert code == 0 and "stored 5" in out and "version 1" in out, out
     empty = str(_leie(tmp_path / "empty.csv", 0))
-    code, out = cli("mpr", "import", "leie", empty, "--as", "mprt1:MPRT", *dbo)
-    assert code == 2 and "LeieRefused" in out and "--confirm-smaller --reason" in out, out
-    code, out = cli("mpr", "import", "leie", empty, "--as", "mprt1:MPRT", "--confirm-smaller", "--reason",
-                    "OIG withdrew the list", *dbo)
+    code, out = cli("mpr", "import", "leie", empty, *dbo, token=mprt)
+    assert code == 2 and "error: invalid_input" in out and "--confirm-smaller --reason" in out, out
+    code, out = cli("mpr", "import", "leie", empty, "--confirm-smaller", "--reason", "OIG withdrew the list", *dbo,
+                    token=mprt)
     assert code == 0 and "version 2" in out, out
-    code, out = cli("mpr", "leie", "restore", "1", "--as", "mprt1:MPRT", "--reason", "mistaken download", *hist)
+    code, out = cli("mpr", "leie", "restore", "1", "--reason", "mistaken download", *hist, token=mprt)
     assert code == 0 and "version 1's list is in force again (version 3)" in out, out
-    code, out = cli("mpr", "leie", "history", *hist)
+    code, out = cli("mpr", "leie", "history", *hist, token=mpro)  # public data: any signed-in person
     assert code == 0, out
     for expected in ("RESTORE", "IMPORT (smaller, confirmed)", "OIG withdrew the list", "mistaken download",
                      "mprt1:MPRT", "mpr_leie_v1.csv"):
         assert expected in out, out
+    code, out = cli("mpr", "leie", "history", "--json", *hist, token=mpro)
+    assert code == 0 and [v["action"] for v in json.loads(out)] == ["RESTORE", "IMPORT", "IMPORT"], out

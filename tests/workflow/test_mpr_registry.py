@@ -1,7 +1,10 @@
 """The CE provider registry in the DCF (PM 00215.001D.4.b, D.4.c): imports, checks, the review queue, flags.
 
 Run on SQLite and PostgreSQL alike (fixture ``store``). The organisation built by :func:`build_orgs`
-is shared with ``test_mpr_access.py`` and ``test_mpr_items.py``.
+is shared with ``test_mpr_access.py`` and ``test_mpr_items.py``. Its people are rows of the ``people``
+table (added by an administrator, with their organisation's code); a service is handed a bare
+:class:`~cdrflow.dcf.store.Actor`, which the permission model resolves there. Every refusal is a
+:class:`~cdrflow.kernel.errors.Forbidden` and a DENIED row of the access log.
 """
 
 from __future__ import annotations
@@ -14,16 +17,18 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
-from cdrflow.dcf.schema import mpr_checks, mpr_flags, mpr_leie, mpr_licenses, mpr_review_queue
+from cdrflow.dcf.schema import mpr_checks, mpr_flags, mpr_leie, mpr_licenses, mpr_people, mpr_review_queue, people
 from cdrflow.dcf.store import Actor, ConflictError, Store
+from cdrflow.kernel.errors import Conflict, Forbidden, InvalidInput
 from cdrflow.workflow import mpr
 
-from ..dbfixtures import owner_engine, store
+from ..dbfixtures import access_rows, assert_denied, owner_engine, person, store
 
 __all__ = ["store"]
 
 FIXTURES = Path(__file__).parents[1] / "mpr" / "fixtures"
-ADMIN = Actor("admin", "SYSTEM")
+ADMIN = Actor("admin", "ADMIN")  # an administrator of the DCF: organisations and people
+SCHEDULER = Actor("scheduler", "SYSTEM")  # the scheduled job, a system principal seeded by migration 0010
 MPRT = Actor("mprt1", "MPRT")
 PRC5 = Actor("prc5", "PRC")
 PRC3 = Actor("prc3", "PRC")
@@ -37,7 +42,8 @@ AS_OF = dt.date(2025, 3, 1)
 
 
 def build_orgs(st: Store) -> None:
-    """CO; RO-05 (DDS-OH, DDS-IN); RO-03 (DDS-PA); and their people."""
+    """CO; RO-05 (DDS-OH, DDS-IN); RO-03 (DDS-PA); and their people (the people table)."""
+    person(st, "admin", "ADMIN")
     mpr.add_org(st, ADMIN, level="CO", code="CO", name="ODD Medical Professional Relations Team")
     mpr.add_org(st, ADMIN, level="RO", code="RO-05", name="Chicago region", parent="CO")
     mpr.add_org(st, ADMIN, level="RO", code="RO-03", name="Philadelphia region", parent="CO")
@@ -77,24 +83,33 @@ def test_org_structure_and_people_checks(store: Store) -> None:
     assert got["DDS-OH"] == ("DDS", "RO-05") and got["RO-03"] == ("RO", "CO") and got["CO"] == ("CO", None)
     with pytest.raises(mpr.MprError, match="a DDS's parent is a RO"):
         mpr.add_org(store, ADMIN, level="DDS", code="DDS-XX", name="x", parent="CO")
-    with pytest.raises(mpr.MprError, match="PRC is a RO role"):
+    with pytest.raises(InvalidInput, match="PRC is a RO role"):
         mpr.add_person(store, ADMIN, org="DDS-OH", name="someone", role="PRC")
-    with pytest.raises(mpr.AccessDenied, match="administrator"):
+    with pytest.raises(Forbidden, match="administrator"):
         mpr.add_org(store, MPRT, level="RO", code="RO-09", name="x", parent="CO")
-    with pytest.raises(ConflictError):
+    assert_denied(store, "mprt1", "mpr.org.manage", "org:RO-09")
+    with pytest.raises(Conflict):
         mpr.add_person(store, ADMIN, org="DDS-OH", name="mpro_oh", role="MPRO")
-    # The DDS Administrator adds people to their own DDS only (A.3).
-    mpr.add_person(store, ADMIN_OH, org="DDS-OH", name="exam2_oh", role="EXAMINER")
-    with pytest.raises(mpr.AccessDenied, match="may not add people to DDS-PA"):
-        mpr.add_person(store, ADMIN_OH, org="DDS-PA", name="spy", role="EXAMINER")
+    # People are the people table's, added by an administrator (people.manage); the DDS Administrator
+    # no longer adds them (interpretations §53).
+    with pytest.raises(Forbidden):
+        mpr.add_person(store, ADMIN_OH, org="DDS-OH", name="exam2_oh", role="EXAMINER")
+    assert_denied(store, "admin_oh", "people.manage", "person:exam2_oh")
+    with store.read() as tx:
+        rows = {r.name: (r.role, r.org) for r in tx.conn.execute(select(people.c.name, people.c.role, people.c.org)
+                                                                  .where(people.c.kind == "PERSON"))}
+    assert rows["mpro_oh"] == ("MPRO", "DDS-OH") and rows["prc5"] == ("PRC", "RO-05") and "exam2_oh" not in rows
+    assert count(store, mpr_people) == 0  # the legacy record of 0005 is no longer written
 
 
 def test_actor_must_be_the_person_in_their_role(store: Store) -> None:
     build_orgs(store)
-    with pytest.raises(mpr.AccessDenied, match="mpro_oh is MPRO in the M/PR record, not DDS_ADMIN"):
+    with pytest.raises(Forbidden, match="mpro_oh is MPRO in the people table, not DDS_ADMIN"):
         mpr.providers(store, Actor("mpro_oh", "DDS_ADMIN"))
-    with pytest.raises(mpr.AccessDenied, match="not an active M/PR person"):
+    assert assert_denied(store, "mpro_oh", "mpr.read")["rule"] == "unknown-person"
+    with pytest.raises(Forbidden, match="not an active person in the people table"):
         mpr.providers(store, Actor("stranger", "MPRO"))
+    assert assert_denied(store, "stranger", "mpr.read")["rule"] == "unknown-person"
 
 
 # ---- imports ------------------------------------------------------------------------------------
@@ -155,13 +170,14 @@ def test_leie_import_replaces_the_list_and_skips_the_same_file(store: Store) -> 
     assert first.counts == {"stored": 5, "version": 1} and count(store, mpr_leie) == 5
     same = mpr.import_leie(store, MPRT, FIXTURES / "mpr_leie_v1.csv")
     assert same.counts == {"unchanged": 5} and same.import_id == first.import_id
-    second = mpr.import_leie(store, Actor("leie-refresh", "SYSTEM"), FIXTURES / "mpr_leie_v2.csv")
+    second = mpr.import_leie(store, SCHEDULER, FIXTURES / "mpr_leie_v2.csv")
     assert second.import_id != first.import_id and second.counts == {"stored": 5, "version": 2}
     assert count(store, mpr_leie) == 10  # the earlier list is kept, so it can be restored
     assert [v["import_id"] for v in mpr.leie_history(store)] == [second.import_id, first.import_id]
     for actor in (PRC5, MPRO_OH, ADMIN_OH):  # the list is national: no DDS or RO replaces it
-        with pytest.raises(mpr.AccessDenied, match="LEIE is national data"):
+        with pytest.raises(Forbidden, match="LEIE is national data"):
             mpr.import_leie(store, actor, FIXTURES / "mpr_leie_v1.csv")
+        assert_denied(store, actor.name, "mpr.leie.replace", "leie:national")
 
 
 # ---- checks -------------------------------------------------------------------------------------
@@ -235,10 +251,10 @@ def test_ambiguous_match_is_queued_then_a_person_decides(store: Store, confirm: 
     assert len(q) == 1 and q[0]["provider_id"] == pid and len(q[0]["candidates"]) == 2
     assert "confirm whether it is Margola T Vestrane" in q[0]["question"]
     assert not [f for f in mpr.flags(store, MPRO_OH) if f["provider_id"] == pid]  # undecided: no flag
-    with pytest.raises(mpr.AccessDenied):
-        mpr.decide_review(store, EXAM_OH, q[0]["queue_id"], confirm=confirm, rationale="x")
-    with pytest.raises(mpr.AccessDenied):
-        mpr.decide_review(store, MPRO_PA, q[0]["queue_id"], confirm=confirm, rationale="x")
+    for outsider in (EXAM_OH, MPRO_PA):  # an examiner does not decide; another DDS does not either
+        with pytest.raises(Forbidden):
+            mpr.decide_review(store, outsider, q[0]["queue_id"], confirm=confirm, rationale="x")
+        assert_denied(store, outsider.name, "mpr.review.decide", f"review:{q[0]['queue_id']}")
     mpr.decide_review(store, MPRO_OH, q[0]["queue_id"], confirm=confirm,
                       rationale="DOB and former address match" if confirm else "different person (DOB)")
     run = mpr.check(store, MPRO_OH, "DDS-OH", AS_OF)
@@ -266,8 +282,9 @@ def test_flag_lifecycle(store: Store) -> None:
     pid = by_ext(store)["OH-1"]["provider_id"]
     flag = next(f for f in mpr.flags(store, MPRO_OH) if f["provider_id"] == pid)
     for who in (EXAM_OH, CMC_OH, PRC5, MPRT, MPRO_PA):
-        with pytest.raises(mpr.AccessDenied):
+        with pytest.raises(Forbidden):
             mpr.resolve_flag(store, who, flag["flag_id"], note="x")
+        assert_denied(store, who.name, "mpr.flag.resolve", f"flag:{flag['flag_id']}")
     with pytest.raises(mpr.MprError, match="note"):
         mpr.resolve_flag(store, MPRO_OH, flag["flag_id"], note=" ")
     mpr.resolve_flag(store, MPRO_OH, flag["flag_id"], note="removed from the panel; no more CEs scheduled",
@@ -299,22 +316,36 @@ def test_license_expiry_changes_eligibility_on_a_later_check(store: Store) -> No
 def test_check_needs_the_leie(store: Store) -> None:
     build_orgs(store)
     mpr.import_providers(store, MPRO_OH, FIXTURES / "mpr_providers_oh.csv")
-    with pytest.raises(mpr.MprError, match="no LEIE imported"):
+    with pytest.raises(mpr.MprStateError, match="no LEIE imported"):
         mpr.check(store, MPRO_OH, "DDS-OH", AS_OF)
 
 
 def test_due_checks_schedule(store: Store) -> None:
     build_registry(store)
-    assert [d["dds"] for d in mpr.due_checks(store, AS_OF)] == ["DDS-OH", "DDS-PA"]  # never checked
+    ops = person(store, "ops", "OPERATOR")  # operations staff run the schedule (mpr.checks.run)
+    assert [d["dds"] for d in mpr.due_checks(store, AS_OF, actor=ops)] == ["DDS-OH", "DDS-PA"]  # never checked
     mpr.check(store, MPRO_OH, "DDS-OH", AS_OF)
-    assert [d["dds"] for d in mpr.due_checks(store, dt.date(2025, 3, 20))] == ["DDS-PA"]
-    late = mpr.due_checks(store, dt.date(2025, 4, 15))
+    assert [d["dds"] for d in mpr.due_checks(store, dt.date(2025, 3, 20), actor=ops)] == ["DDS-PA"]
+    late = mpr.due_checks(store, dt.date(2025, 4, 15), actor=ops)
     assert [(d["dds"], d["days"]) for d in late] == [("DDS-OH", 45), ("DDS-PA", None)]
-    assert [d["dds"] for d in mpr.due_checks(store, dt.date(2025, 4, 15), period_days=60)] == ["DDS-PA"]
-    assert [d["dds"] for d in mpr.due_checks(store, dt.date(2025, 4, 15), actor=PRC3)] == ["DDS-PA"]
-    runs = mpr.check_due(store, dt.date(2025, 4, 15))
+    assert [d["dds"] for d in mpr.due_checks(store, dt.date(2025, 4, 15), period_days=60, actor=ops)] == ["DDS-PA"]
+    assert [d["dds"] for d in mpr.due_checks(store, dt.date(2025, 4, 15), actor=PRC3)] == ["DDS-PA"]  # its region
+    # an M/PR officer checks their own DDS (mpr check); the schedule is run by operations, as the scheduler
+    with pytest.raises(Forbidden):
+        mpr.check_due(store, dt.date(2025, 4, 15), by=MPRO_OH)
+    assert_denied(store, "mpro_oh", "mpr.checks.run", "mpr_schedule:as_of=2025-04-15")
+    runs = mpr.check_due(store, dt.date(2025, 4, 15), by=ops)
     assert [r.dds for r in runs] == ["DDS-OH", "DDS-PA"]
-    assert mpr.due_checks(store, dt.date(2025, 4, 15)) == []
+    assert mpr.due_checks(store, dt.date(2025, 4, 15), actor=ops) == []
+    assert access_rows(store, person="ops", action="mpr.checks.run", outcome="ALLOWED")
+    ran = access_rows(store, person="scheduler", action="mpr.registry.change", outcome="ALLOWED")
+    assert [r["resource"] for r in ran] == ["mpr_check:DDS-OH@2025-04-15", "mpr_check:DDS-PA@2025-04-15"]
+    with store.read() as tx:
+        by = set(tx.conn.execute(select(mpr_checks.c.actor, mpr_checks.c.actor_role)
+                                 .where(mpr_checks.c.as_of == dt.date(2025, 4, 15))).all())
+    assert by == {("scheduler", "SYSTEM")}
+    # the scheduled job itself (no runner) is the scheduler
+    assert mpr.check_due(store, dt.date(2025, 6, 1), period_days=90) == []
     pa = {p["ext_id"]: p["eligible"] for p in mpr.providers(store, MPRO_PA)}
     assert pa == {"PA-1": True, "PA-2": False}  # a practice has no license on the (personal) roster
 
@@ -324,8 +355,9 @@ def test_panel_gap(store: Store) -> None:
     mpr.set_panel_need(store, MPRO_OH, dds="DDS-OH", specialty="psychology", area="central", needed=3)
     mpr.set_panel_need(store, ADMIN_OH, dds="DDS-OH", specialty="PHYSICIAN", area="CENTRAL", needed=1)
     mpr.set_panel_need(store, MPRO_OH, dds="DDS-OH", specialty="PSYCHOLOGY", area="CENTRAL", needed=2)  # revised
-    with pytest.raises(mpr.AccessDenied):
+    with pytest.raises(Forbidden, match="technical direction"):
         mpr.set_panel_need(store, PRC5, dds="DDS-OH", specialty="X", area="Y", needed=1)
+    assert_denied(store, "prc5", "mpr.registry.change", "panel:DDS-OH:X/Y")
     mpr.check(store, MPRO_OH, "DDS-OH", AS_OF)
     mpr.open_item(store, MPRO_OH, org="DDS-OH", kind="RECRUITMENT", title="recruit a psychologist in Columbus",
                   owner="mpro_oh", opened=AS_OF, specialty="PSYCHOLOGY", area="CENTRAL")
@@ -336,5 +368,6 @@ def test_panel_gap(store: Store) -> None:
     phys = gap[("PHYSICIAN", "CENTRAL")]
     assert (phys["eligible"], phys["gap"]) == (0, 1)  # OH-1 is sanctioned
     assert mpr.panel_gap(store, MPRO_OH, "DDS-OH", dt.date(2025, 1, 1))[0]["eligible"] == 0  # before any check
-    with pytest.raises(mpr.AccessDenied):
+    with pytest.raises(Forbidden, match="a DDS sees only its own"):
         mpr.panel_gap(store, MPRO_PA, "DDS-OH", AS_OF)
+    assert_denied(store, "mpro_pa", "mpr.read", "panel_gap:DDS-OH@2025-03-01")

@@ -12,12 +12,13 @@ import datetime as dt
 
 import pytest
 
-from cdrflow.dcf.store import Store
+from cdrflow.dcf.store import Actor, Store
+from cdrflow.kernel.errors import Forbidden
 from cdrflow.reports.mpr_report import render_mpr_report
 from cdrflow.workflow import mpr
-from cdrflow.workflow.mpr_reports import fiscal_year_bounds, report_data
+from cdrflow.workflow.mpr.reports import fiscal_year_bounds, report_data
 
-from ..dbfixtures import store
+from ..dbfixtures import assert_denied, store
 from .test_mpr_registry import AS_OF, MPRO_IN, MPRO_OH, MPRO_PA, MPRT, PRC3, PRC5, build_registry
 
 __all__ = ["store"]
@@ -94,10 +95,11 @@ def test_the_page_shows_every_section_and_its_figures(store: Store) -> None:
 
 @pytest.mark.parametrize(("actor", "allowed"), [(MPRO_OH, True), (PRC5, True), (MPRT, True),
                                                  (MPRO_IN, False), (MPRO_PA, False), (PRC3, False)])
-def test_who_may_produce_the_report(store: Store, actor: object, allowed: bool) -> None:
+def test_who_may_produce_the_report(store: Store, actor: Actor, allowed: bool) -> None:
     seed(store)
     if allowed:
-        assert report_data(store, actor, "DDS-OH", 2025)["dds"]["code"] == "DDS-OH"  # type: ignore[arg-type]
+        assert report_data(store, actor, "DDS-OH", 2025)["dds"]["code"] == "DDS-OH"
     else:
-        with pytest.raises(mpr.AccessDenied):
-            report_data(store, actor, "DDS-OH", 2025)  # type: ignore[arg-type]
+        with pytest.raises(Forbidden):
+            report_data(store, actor, "DDS-OH", 2025)
+        assert_denied(store, actor.name, "mpr.read", "mpr_report:DDS-OH:FY2025:RO_OVERSIGHT")

@@ -18,6 +18,7 @@ from cdrflow.dcf.schema import cases
 from cdrflow.dcf.store import Actor, Store, StoreError
 from cdrflow.documents import render_bundle
 from cdrflow.engine.errors import InputError
+from cdrflow.kernel.errors import Forbidden
 from cdrflow.workflow import common as c
 from cdrflow.workflow import review
 from cdrflow.workflow.cycle import run_cycle
@@ -26,6 +27,7 @@ from cdrflow.workflow.intake import ingest
 from cdrflow.workflow.outcomes import DO_CDR_REMARK
 
 from ..dbfixtures import (
+    assert_denied,
     beneficiary_row,
     case_documents,
     case_events,
@@ -35,10 +37,12 @@ from ..dbfixtures import (
     forget_cycles,
     insert_case,
     make_beneficiary,
+    person,
     returned_mailer,
     sample_integrity,
     seed_beneficiaries,
     store_url,
+    token_for,
     write_jsonl,
 )
 
@@ -54,6 +58,14 @@ BET = Actor("bob", "BET")
 DT = Actor("dora", "DT")
 DE = Actor("jsmith", "DE")
 
+
+@pytest.fixture(autouse=True)
+def _staff(store: Store) -> None:
+    """The staff above as the people table has them, at PC 7: every case here is the test beneficiaries'
+    servicing PC 7 (authorization is by role and the case's PC; a bare Actor is resolved by name)."""
+    for a in (DSE, FLC, BET, DT, DE):
+        person(store, a.name, a.role, pc=7)
+
 FOREIGN = {"address_line": "CALLE 5 123", "city": "GUADALAJARA", "state": None, "zip": None, "country": "MX"}
 DOMESTIC = {"address_line": "1 NEW RD", "city": "MACON", "state": "GA", "zip": "31201", "country": "US"}
 
@@ -64,7 +76,7 @@ def _sent(store: Store, ben: dict[str, Any], *, on: dt.date = D, profiles: list[
     """Seed one beneficiary and run a selection on ``on``: the case id of its first mailer."""
     seed_beneficiaries(store, [ben])
     run_cycle(store, on, profiles=profiles)
-    cid = case_id_for(on, ben["ssn"])
+    cid = case_id_for(store, on, ben["ssn"])
     case = case_row(store, cid)
     assert case["state"] == c.SENT and case["profile"] == ben["profile"]
     return cid
@@ -258,7 +270,7 @@ def test_hard_paper_ssa_455_is_reviewed_manually_without_an_alert(store: Store, 
     assert ev["actor"] == "dcdrs" and _detail(ev)["alert"] is None
     assert _kinds(store, cid) == ["FACSIMILE", "PROFILE_SHEET"]  # F.2: "No CDR MAILER PSC review alerts"
 
-    payloads = document_payloads(store, cid)
+    payloads = document_payloads(store, cid, DE)
     assert sorted(k for k, _ in payloads) == ["FACSIMILE", "PROFILE_SHEET"]
     html = render_bundle(f"Case {cid}", payloads)
     assert isinstance(html, str) and html.strip()
@@ -328,8 +340,9 @@ def test_translation_path(store: Store, tmp_path: Path, answers: dict[str, Any],
 
     assert review.associate(store, cid, DSE, WORKED) == c.TRANSLATION
     assert case_row(store, cid)["review_stage"] == c.TRANSLATION
-    with pytest.raises(review.ReviewError):  # the BET/DT refers to the translator, not the DE
+    with pytest.raises(Forbidden):  # the BET/DT refers to the translator, not the DE
         review.translation(store, cid, DE, WORKED, done=False)
+    assert_denied(store, DE.name, "mailer.translation", f"case:{cid}")
     with pytest.raises(review.ReviewError):  # nobody decides before the translation
         review.decide(store, cid, DE, WORKED, full_cdr=False)
 
@@ -352,8 +365,9 @@ def test_return_to_bet_dt_then_do_cdr_remarks_investigate_earnings(
         store: Store, tmp_path: Path) -> None:
     cid = _at_de_after_work(store, tmp_path, "523450051")
     sample_integrity(store, {cid: False})
-    with pytest.raises(review.ReviewError):
+    with pytest.raises(Forbidden):
         review.return_to_bet_dt(store, cid, BET, WORKED, reason="EARNINGS UNDER TOLERANCE LEVEL")
+    assert_denied(store, BET.name, "mailer.return_to_bet", f"case:{cid}")
     review.return_to_bet_dt(store, cid, DE, WORKED, reason="EARNINGS UNDER TOLERANCE LEVEL")
     ev = _one(store, cid, "T2 RETURNED TO BET/DT")
     assert (ev["actor"], ev["actor_role"]) == ("jsmith", "DE")
@@ -420,8 +434,9 @@ def test_do_cdr_remarks_when_work_was_developed(store: Store, tmp_path: Path) ->
 def test_dircon_during_pc_review_is_recorded_and_the_review_goes_on(store: Store, tmp_path: Path) -> None:
     cid = _misc_at_de(store, tmp_path, "523450061")
     before = case_row(store, cid)
-    with pytest.raises(review.ReviewError):
-        review.dircon(store, cid, FLC, WORKED, result="NO_ANSWER")  # FLC does not work stage DE
+    with pytest.raises(Forbidden):
+        review.dircon(store, cid, FLC, WORKED, result="NO_ANSWER")  # the FLC makes no DIRCON (I, J.1)
+    assert_denied(store, FLC.name, "mailer.dircon", f"case:{cid}")
     out = review.dircon(store, cid, DE, WORKED, result="NO_ANSWER")
     assert out["outcome"] == "RECORDED"
     ev = _one(store, cid, "T2 DIRCON ATTEMPT")
@@ -561,7 +576,7 @@ def test_referral_done_lets_the_ssn_be_mailed_again(store: Store, tmp_path: Path
     later = dt.date(2026, 5, 5)
     r = run_cycle(store, later)
     assert "T2" in r.groups and r.counts["first_mailer"] == 0  # the open referral blocks a new mailer
-    assert case_id_for(later, b["ssn"]) not in _case_ids(store)
+    assert _case_ids(store) == [cid]
 
     review.referral_done(store, cid, FLC, WORKED, note="new SSA-455 requested by the PC")
     ev = _one(store, cid, "T2 REFERRAL ACTION COMPLETED")
@@ -575,7 +590,7 @@ def test_referral_done_lets_the_ssn_be_mailed_again(store: Store, tmp_path: Path
     again = dt.date(2026, 6, 8)
     r = run_cycle(store, again)
     assert r.counts["first_mailer"] == 1
-    new = case_row(store, case_id_for(again, b["ssn"]))
+    new = case_row(store, case_id_for(store, again, b["ssn"]))
     assert new["state"] == c.SENT and new["request"] == "FIRST"
     assert case_row(store, cid)["state"] == c.REFERRAL_CLOSED
     with pytest.raises(review.ReviewError):  # only a REFERRED case takes it
@@ -637,8 +652,8 @@ def test_integrity_flip_is_invisible_in_the_cli(store: Store, tmp_path: Path) ->
     cid = _at_de_after_work(store, tmp_path, "523450121")
     sample_integrity(store, {cid: True})
     cli_lifecycle.out.width = 220
-    r = CliRunner().invoke(app, ["review", "decide", cid, "--as", "jsmith:DE", "--defer", "--on", str(DECIDED),
-                                 "--db", store_url(store)])
+    r = CliRunner().invoke(app, ["review", "decide", cid, "--defer", "--on", str(DECIDED), "--db", store_url(store)],
+                           env={"CDRFLOW_TOKEN": token_for(store, DE.name, DE.role, pc=7)})
     assert r.exit_code == 0, r.output
     assert f"{cid}: IPCA 4 DEFER CDR recorded" in r.output
     assert "DO_CDR" not in r.output and "DO CDR" not in r.output

@@ -18,15 +18,30 @@ from sqlalchemy import select
 
 from cdrflow.dcf.schema import events
 from cdrflow.dcf.store import Actor, Store
+from cdrflow.kernel.errors import Forbidden
 from cdrflow.population.generate import write_population
 from cdrflow.workflow import population
 
 from ..cli.runner import cli
-from ..dbfixtures import beneficiary_row, insert_case, make_beneficiary, seed_beneficiaries, store_url
+from ..dbfixtures import (
+    assert_denied,
+    beneficiary_row,
+    insert_case,
+    make_beneficiary,
+    person,
+    seed_beneficiaries,
+    store_url,
+    token_for,
+)
 
 SSN = "423480001"
 DAY = dt.date(2026, 6, 1)
-FEED = Actor("mbr-feed", "SYSTEM")
+FEED = Actor("ops1", "OPERATOR")  # an operator runs the import (a bare Actor: resolved in the people table)
+
+
+@pytest.fixture(autouse=True)
+def _operator(store: Store) -> None:
+    person(store, FEED.name, FEED.role)
 
 
 def _ssn_events(store: Store, ssn: str = SSN) -> list[dict[str, Any]]:
@@ -57,11 +72,12 @@ def test_an_import_records_who_changed_which_field_from_what_to_what(store: Stor
     assert +counts == {"updated": 1, "flagged": 1}
     (ev,) = _ssn_events(store)
     assert (ev["event_type"], ev["case_id"], ev["actor"], ev["actor_role"], ev["event_date"]) == \
-        ("T2 BENEFICIARY DATA CHANGED", None, "mbr-feed", "SYSTEM", DAY)
+        ("T2 BENEFICIARY DATA CHANGED", None, "ops1", "OPERATOR", DAY)
     assert ev["detail"]["changes"] == {"diary_month": ["2026-01", "2045-12"],
                                        "name": ["TEST PERSON 0001", "TEST PERSON RENAMED"]}
     assert ev["detail"]["flags"] == [population.DIARY_MOVED] and ev["detail"]["source"] == "people.csv sha256:abc"
     assert ev["policy_version"]
+    assert SSN not in (ev["idem_key"] or "")  # no key holds an SSN (interpretations §78)
     assert beneficiary_row(store, SSN)["diary_month"] == "2045-12"
     # the same rows again change nothing and post nothing
     assert +population.load(store, [after], actor=FEED, on=DAY) == {"unchanged": 1}
@@ -87,20 +103,24 @@ def test_a_change_to_a_flipped_cases_beneficiary_is_flagged_and_shown(store: Sto
     assert ev["detail"]["flags"] == [population.FLIPPED_CASE] and ev["detail"]["flipped_cases"] == [cid]
     assert ev["detail"]["changes"] == {"address_line": ["100 PEACHTREE ST", "9 ELM ST"]}
 
-    code, shown = cli("case", SSN, "--db", store_url(store))
+    code, shown = cli("case", "--ssn-stdin", "--db", store_url(store), stdin=SSN + "\n",
+                      token=token_for(store, "ada", "AUDITOR"))
     assert code == 0, shown
     flat = " ".join(shown.split())
     assert "BENEFICIARY DATA CHANGED" in flat
-    assert "mbr-feed:SYSTEM changed address_line 100 PEACHTREE ST -> 9 ELM ST" in flat
+    assert "ops1:OPERATOR changed address_line 100 PEACHTREE ST -> 9 ELM ST" in flat
     assert "FLAGGED: beneficiary of an integrity-flipped case (G.7)" in flat
 
 
 @pytest.mark.parametrize("role", ["DE", "ANALYST", "WBDOC"])
-def test_only_a_system_feed_loads_beneficiary_data(store: Store, role: str) -> None:
+def test_only_operations_or_a_system_feed_load_beneficiary_data(store: Store, role: str) -> None:
     seed_beneficiaries(store, [make_beneficiary(SSN)])
-    with pytest.raises(population.PopulationError, match="may not load beneficiary data"):
-        population.load(store, [make_beneficiary(SSN, name="X Y")], actor=Actor("jdoe", role))
+    # WBDOC is a system component (seeded by the migration), the others people
+    who = Actor("wbdoc", "WBDOC") if role == "WBDOC" else person(store, "jdoe", role, pc=7 if role == "DE" else None)
+    with pytest.raises(Forbidden, match="may not import or generate beneficiary data"):
+        population.load(store, [make_beneficiary(SSN, name="X Y")], actor=who)
     assert beneficiary_row(store, SSN)["name"] == "TEST PERSON 0001" and _ssn_events(store) == []
+    assert assert_denied(store, who.name, "population.import")["role"] == role
 
 
 def test_population_import_names_the_importer(store: Store, tmp_path: Path) -> None:
@@ -108,14 +128,19 @@ def test_population_import_names_the_importer(store: Store, tmp_path: Path) -> N
     seed_beneficiaries(store, [make_beneficiary(SSN)])
     path = tmp_path / "people.csv"
     write_population([make_beneficiary(SSN, diary_month="2045-12")], path)
-    code, out = cli("population", "import", str(path), "--as", "jdoe:DE", *db)
-    assert code == 2 and "may not load beneficiary data" in " ".join(out.split()), out
-    code, out = cli("population", "import", str(path), "--as", "ops1:SYSTEM", "--on", "2026-06-01", *db)
+    code, out = cli("population", "import", str(path), *db, token=token_for(store, "jdoe", "DE", pc=7))
+    assert code == 4 and "may not import or generate beneficiary data" in " ".join(out.split()), out
+    assert_denied(store, "jdoe", "population.import")
+    code, out = cli("population", "import", str(path), "--on", "2026-06-01", *db,
+                    token=token_for(store, FEED.name, FEED.role))
     assert code == 0 and "'updated': 1" in out and "flagged 1" in out, out
     (ev,) = _ssn_events(store)
-    assert (ev["actor"], ev["actor_role"], ev["event_date"]) == ("ops1", "SYSTEM", DAY)
+    assert (ev["actor"], ev["actor_role"], ev["event_date"]) == ("ops1", "OPERATOR", DAY)
     assert ev["detail"]["source"].startswith("people.csv sha256:") and len(ev["detail"]["source"]) == 18 + 64
     write_population([make_beneficiary(SSN, diary_month="2046-01")], path)
-    code, out = cli("population", "import", str(path), *db)  # no --as: the system feed
-    assert code == 0, out
+    code, out = cli("population", "import", str(path), *db)  # no token: not a person of this DCF
+    assert code == 4 and "not a person of this DCF" in " ".join(out.split()), out
+    assert len(_ssn_events(store)) == 1
+    # the service's default importer is the system feed
+    population.load(store, [make_beneficiary(SSN, diary_month="2046-01")], on=DAY)
     assert _ssn_events(store)[-1]["actor"] == population.POPULATION.name

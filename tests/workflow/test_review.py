@@ -13,6 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from cdrflow.dcf.store import Actor, ConflictError, GuardError, Store
+from cdrflow.kernel.errors import Forbidden
 from cdrflow.policy.mailer.earnings import REMARK_UNDER_TOLERANCE
 from cdrflow.workflow import common as c
 from cdrflow.workflow import review
@@ -22,6 +23,7 @@ from cdrflow.workflow.integrity import expected_hmac
 from cdrflow.workflow.outcomes import NONRESPONDER_REMARK
 
 from ..dbfixtures import (
+    assert_denied,
     beneficiary_row,
     case_documents,
     case_events,
@@ -30,6 +32,7 @@ from ..dbfixtures import (
     event_types,
     insert_case,
     make_beneficiary,
+    person,
     returned_mailer,
     sample_integrity,
     seed_beneficiaries,
@@ -49,10 +52,24 @@ DE = Actor("jsmith", "DE")
 DE2 = Actor("akim", "DE")
 
 
+def staff(store: Store) -> None:
+    """The reviewers above as the people table has them: at PC 7 (the test beneficiaries' servicing PC),
+    the FLC at PC 3 (an FLC works at PCs 1-6). A bare Actor is resolved by name (cdrflow.authz.principal_of)."""
+    person(store, "pat", "FLC", pc=3)
+    for a in (DSE, BET, DE, DE2):
+        person(store, a.name, a.role, pc=7)
+
+
+@pytest.fixture(autouse=True)
+def _staff(store: Store) -> None:
+    staff(store)
+
+
 def _pc_review_case(store: Store, tmp_path: Path, ssn: str, **answers: Any) -> str:
+    staff(store)  # for the modules that borrow these helpers
     seed_beneficiaries(store, [make_beneficiary(ssn)])
     run_cycle(store, D)
-    cid = case_id_for(D, ssn)
+    cid = case_id_for(store, D, ssn)
     res = ingest(store, write_jsonl(tmp_path / f"{ssn}.jsonl",
                                     [returned_mailer(cid, ssn, q1a_worked="YES", **answers)]), RECEIVED)
     assert res.reconciles() and res.counts["end:PC_REVIEW"] == 1
@@ -85,19 +102,22 @@ def test_review_path_roles_work_and_deferral(store: Store, tmp_path: Path) -> No
     cid = _pc_review_case(store, tmp_path, ssn)
     sample_integrity(store, {cid: False})
 
-    with pytest.raises(review.ReviewError, match="DE"):  # E.4.b: the DSE (PC-7) or FLC associates
+    with pytest.raises(Forbidden, match="DE"):  # E.4.b: the DSE (PC-7) or FLC associates
         review.associate(store, cid, DE, WORKED)
+    assert_denied(store, DE.name, "mailer.associate", f"case:{cid}")
     with pytest.raises(review.ReviewError):  # and nobody may decide before that
         review.decide(store, cid, DE, WORKED, full_cdr=False)
     assert case_row(store, cid)["review_stage"] == c.ASSOCIATE
 
     pc7 = case_row(store, cid)["pc"] == 7
     right, wrong = (DSE, FLC) if pc7 else (FLC, DSE)
-    with pytest.raises(review.ReviewError, match=right.role):  # E.4.b: DSE at PC-7, FLC at PCs 1-6
+    with pytest.raises(Forbidden, match=right.role):  # E.4.b: DSE at PC-7, FLC at PCs 1-6
         review.associate(store, cid, wrong, WORKED)
+    assert_denied(store, wrong.name, "mailer.associate", f"case:{cid}")
     assert review.associate(store, cid, right, WORKED) == c.BET_DT  # message 4: work activity -> BET/DT
-    with pytest.raises(review.ReviewError):
+    with pytest.raises(Forbidden):
         review.work(store, cid, DE, WORKED, year=2025, amount=500, period="MONTHLY")
+    assert_denied(store, DE.name, "mailer.work", f"case:{cid}")
     detail = review.work(store, cid, BET, WORKED, year=2025, amount=500, period="MONTHLY")
     assert detail["action"] == "UNDER_TOLERANCE"
     assert detail["annotation"] == REMARK_UNDER_TOLERANCE
@@ -108,8 +128,9 @@ def test_review_path_roles_work_and_deferral(store: Store, tmp_path: Path) -> No
     assert work_ev["event_type"] == "T2 BET/DT WORK REVIEW" and work_ev["actor"] == "bob"
     assert json.loads(work_ev["detail"])["annotation"] == REMARK_UNDER_TOLERANCE
 
-    with pytest.raises(review.ReviewError):
+    with pytest.raises(Forbidden):
         review.decide(store, cid, BET, DECIDED, full_cdr=False)
+    assert_denied(store, BET.name, "mailer.decide", f"case:{cid}")
     out = review.decide(store, cid, DE, DECIDED, full_cdr=False)
     assert out["outcome"] == "DEFER" and out["ipca_event"] == 4 and not out["integrity"]["selected"]
     evs = case_events(store, cid)
@@ -238,8 +259,9 @@ def test_nonresponder_dircon_unanswered_goes_to_do_cdr(store: Store) -> None:
 def test_nonresponder_reached_goes_to_the_de(store: Store) -> None:
     cid = _nonresponder(store, "423450022")
     on = D + dt.timedelta(days=160)
-    with pytest.raises(review.ReviewError):
+    with pytest.raises(Forbidden):
         review.dircon(store, cid, FLC, on, result="REACHED")  # FLC is not a DIRCON role
+    assert_denied(store, FLC.name, "mailer.dircon", f"case:{cid}")
     out = review.dircon(store, cid, BET, on, result="REACHED")
     assert out["outcome"] == "PROCESS_MAILER"
     case = case_row(store, cid)

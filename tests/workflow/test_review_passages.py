@@ -23,6 +23,7 @@ from cdrflow.dcf.schema import beneficiaries
 from cdrflow.dcf.store import Actor, Store
 from cdrflow.documents import render, render_bundle
 from cdrflow.engine.errors import InputError
+from cdrflow.kernel.errors import Forbidden
 from cdrflow.policy.mailer.earnings import REMARK_UNDER_TOLERANCE, REMARK_WORK_RESOLVED
 from cdrflow.workflow import common as c
 from cdrflow.workflow import population, review
@@ -32,6 +33,7 @@ from cdrflow.workflow.intake import ingest
 from cdrflow.workflow.outcomes import MEDICAL_DATA_BLANK
 
 from ..dbfixtures import (
+    assert_denied,
     beneficiary_row,
     case_documents,
     case_events,
@@ -40,6 +42,7 @@ from ..dbfixtures import (
     event_types,
     make_beneficiary,
     owner_engine,
+    person,
     returned_mailer,
     sample_integrity,
     seed_beneficiaries,
@@ -58,10 +61,17 @@ DE = Actor("jsmith", "DE")
 MAILROOM = Actor("mo", "MAILROOM")
 
 
+@pytest.fixture(autouse=True)
+def _staff(store: Store) -> None:
+    """The PC 7 staff above (the test beneficiaries' servicing PC) as the people table has them."""
+    for a in (DSE, BET, DE, MAILROOM):
+        person(store, a.name, a.role, pc=7)
+
+
 def _pc_review(store: Store, tmp_path: Path, ben: dict[str, Any], **answers: Any) -> str:
     seed_beneficiaries(store, [ben])
     run_cycle(store, D)
-    cid = case_id_for(D, ben["ssn"])
+    cid = case_id_for(store, D, ben["ssn"])
     rec = returned_mailer(cid, ben["ssn"], title=ben["title"], profile=case_row(store, cid)["profile"], **answers)
     res = ingest(store, write_jsonl(tmp_path / f"{ben['ssn']}.jsonl", [rec]), RECEIVED)
     assert res.reconciles() and res.counts["end:PC_REVIEW"] == 1, res.as_dict()
@@ -111,7 +121,7 @@ def test_work_resolved_with_the_folder_annotates_refers_by_ssa_559_and_the_guide
     assert slip["action"] == "WORK_RESOLVED" and slip["annotation"] == "WORK RESOLVED" and slip["remark"] is None
     assert slip["folder"] is True and slip["referred_by"] == "bob:BET"
 
-    g = review.guide(store, cid)
+    g = review.guide(store, cid, DE)
     assert g["bet_dt_annotation"] == "WORK RESOLVED"
     assert g["steps"][0]["question"] == 1 and g["steps"][0]["next_question"] == "Q2"
     assert "WORK RESOLVED" in g["steps"][0]["guidance"]
@@ -124,7 +134,7 @@ def test_work_resolved_with_the_folder_annotates_refers_by_ssa_559_and_the_guide
     # resolved work leaves no earnings to investigate (J.4.a step 5 is for EARNINGS UNDER TOLERANCE)
     assert "INVESTIGATE EARNINGS" not in json.loads(initiate[0]["detail"])["remarks"]
 
-    page = render_bundle("case", document_payloads(store, cid))
+    page = render_bundle("case", document_payloads(store, cid, DE))
     assert 'data-kind="SSA_559"' in page and "mailer holder/paperless ACR" in page
 
 
@@ -138,7 +148,7 @@ def test_with_the_folder_not_resolved_follows_the_tolerance(store: Store, tmp_pa
     slips = _docs(store, cid, "SSA_559")
     if slip:
         assert len(slips) == 1 and slips[0]["remark"] == REMARK_UNDER_TOLERANCE and slips[0]["annotation"] is None
-        assert review.guide(store, cid)["bet_dt_annotation"] == REMARK_UNDER_TOLERANCE
+        assert review.guide(store, cid, DE)["bet_dt_annotation"] == REMARK_UNDER_TOLERANCE
     else:
         assert slips == [] and "irmk_special_message" in d
 
@@ -170,12 +180,12 @@ def test_mailer_code_has_priority_over_a_profile_sheet_that_disagrees(
     ben = make_beneficiary(ssn)  # selected LOW: scanline 2 field 3 is L
     seed_beneficiaries(store, [ben])
     run_cycle(store, D)
-    cid = case_id_for(D, ssn)
+    cid = case_id_for(store, D, ssn)
     population.load(store, [{**ben, "profile": "M"}])  # the DCF (and so the profile sheet) now says Medium
     rec = returned_mailer(cid, ssn, q4_health="BETTER", q3_doctor_work="CAN_WORK")
     assert ingest(store, write_jsonl(tmp_path / "r.jsonl", [rec]), RECEIVED).counts["end:PC_REVIEW"] == 1
 
-    g = review.guide(store, cid)
+    g = review.guide(store, cid, DE)
     p = g["profile"]
     assert (p["profile"], p["word"], p["source"], p["conflict"]) == ("L", "Low", "MAILER_OR_FACSIMILE", True)
     assert any("the profile sheet says Medium" in x and "highest priority" in x for x in p["disagreements"])
@@ -195,18 +205,18 @@ def test_hard_paper_ssa_455_uses_the_dcf_profile_code(store: Store, tmp_path: Pa
     ben = make_beneficiary(ssn)
     seed_beneficiaries(store, [ben])
     run_cycle(store, D)
-    cid = case_id_for(D, ssn)
+    cid = case_id_for(store, D, ssn)
     population.load(store, [{**ben, "profile": "H"}])
     rec = returned_mailer(cid, ssn, form="SSA-455")
     assert ingest(store, write_jsonl(tmp_path / "r.jsonl", [rec]), RECEIVED).counts["end:PC_REVIEW"] == 1
-    p = review.guide(store, cid)["profile"]
+    p = review.guide(store, cid, DE)["profile"]
     assert (p["profile"], p["source"], p["conflict"]) == ("H", "DCF", False)
     assert p["rules"][0] == "reviewer_profile_source:PS-HARD-PAPER"
 
 
 def test_profile_agrees_everywhere(store: Store, tmp_path: Path) -> None:
     cid = _at_de(store, tmp_path, "423460013")
-    p = review.guide(store, cid)["profile"]
+    p = review.guide(store, cid, DE)["profile"]
     assert (p["profile"], p["source"], p["conflict"], p["disagreements"]) == ("L", "MAILER_OR_FACSIMILE", False, [])
 
 
@@ -249,13 +259,13 @@ def test_deferral_with_blank_medical_data_enters_a_remark_and_resets_no_diary(
     assert case["state"] == c.DEFERRED and case["outcome"] == "DEFER"
     (notice,) = _docs(store, cid, "DEFERRAL_NOTICE")
     assert notice["diary"] is None
-    docs = dict(document_payloads(store, cid))
+    docs = dict(document_payloads(store, cid, DE))
     assert "medical diary not reset" in render("DEFERRAL_NOTICE", docs["DEFERRAL_NOTICE"])
     # The consequence docs/interpretations.md#qmid-blank states: the diary is still due, so the next
     # selection run of the group mails the beneficiary again.
     nxt = dt.date(2026, 5, 5)
     run_cycle(store, nxt)
-    assert case_row(store, case_id_for(nxt, ssn))["state"] == c.SENT
+    assert case_row(store, case_id_for(store, nxt, ssn))["state"] == c.SENT
 
 
 def test_medical_remark_is_refused_when_the_medical_data_is_there(
@@ -277,7 +287,7 @@ def test_dcdrs_deferral_with_blank_medical_data_keeps_both_diaries(store: Store,
     ben = make_beneficiary(ssn, title="T2/16", ssi_diary_month="2026-01", ssr_mr="5", qmid_medical_blank=True)
     seed_beneficiaries(store, [ben])
     run_cycle(store, D)
-    cid = case_id_for(D, ssn)
+    cid = case_id_for(store, D, ssn)
     res = ingest(store, write_jsonl(tmp_path / "r.jsonl", [returned_mailer(cid, ssn, title="T2/16")]), RECEIVED)
     assert res.counts["end:DEFER"] == 1, res.as_dict()
     assert event_types(store, cid)[-2:] == ["T2/16 DEFER CDR", "T2/16 REMARK"]
@@ -299,8 +309,9 @@ def test_returned_deferral_notice_is_destroyed_and_never_resent(
     review.decide(store, cid, DE, DECIDED, full_cdr=False)
     address = {k: beneficiary_row(store, ssn)[k] for k in ("address_line", "city", "state", "zip", "country")}
 
-    with pytest.raises(review.ReviewError, match="MAILROOM"):
+    with pytest.raises(Forbidden, match="MAILROOM"):
         review.notice_undeliverable(store, cid, DE, RETURNED)
+    assert_denied(store, DE.name, "mailer.notice_undeliverable", f"case:{cid}")
     out = review.notice_undeliverable(store, cid, MAILROOM, RETURNED)
     assert out == {"event": "T2 DEFERRAL NOTICE UNDELIVERABLE", "disposition": "DESTROYED", "resent": False}
     ev = _events_of(store, cid, "DEFERRAL NOTICE UNDELIVERABLE")
@@ -342,7 +353,7 @@ def test_alert_sheet_prints_the_sites_folder_data_labelled_by_title(store: Store
     ssn = "423460041" if title == "T2" else "423460042"
     cid = _at_de(store, tmp_path, ssn, title=title, folder_location="MEGASITE",
                  folder_date_in_location=dt.date(2021, 3, 2), **extra)
-    docs = dict(document_payloads(store, cid))
+    docs = dict(document_payloads(store, cid, DE))
     assert docs["ALERT_SHEET"]["folder"] == {"location": "MEGASITE", "date_in_location": "2021-03-02"}
     page = render("ALERT_SHEET", docs["ALERT_SHEET"])
     assert f"Folder data ({system})" in page and "folder location MEGASITE, in location since March 2, 2021" in page
@@ -350,7 +361,7 @@ def test_alert_sheet_prints_the_sites_folder_data_labelled_by_title(store: Store
 
 def test_alert_sheet_says_plainly_when_no_folder_data_was_supplied(store: Store, tmp_path: Path) -> None:
     cid = _at_de(store, tmp_path, "423460043")
-    docs = dict(document_payloads(store, cid))
+    docs = dict(document_payloads(store, cid, DE))
     assert "folder" not in docs["ALERT_SHEET"]
     page = render("ALERT_SHEET", docs["ALERT_SHEET"])
     assert "not supplied: the site gave no PCACS folder location or date in location for this case" in page

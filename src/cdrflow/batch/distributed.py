@@ -1,7 +1,7 @@
 """Decide a Parquet file on a Dask cluster, partition by partition (``pip install 'cdrflow[dask]'``).
 
 The decision step (:func:`~cdrflow.batch.files.decide_chunk`) is a pure function of a record batch
-and of the file's duplicate check (:func:`~cdrflow.batch.files.parquet_duplicates`, computed once by
+and of the file's duplicate check (:func:`~cdrflow.batch.duplicates.parquet_duplicates`, computed once by
 the driver and shared with every task), so each partition (one or more Parquet row groups) is decided
 on a worker independently. The driver gathers the partitions and writes them in file order, so the
 output and the reject file are the ones :func:`~cdrflow.batch.files.decide_stream` writes for the same
@@ -30,21 +30,10 @@ from cdrflow import __version__
 from cdrflow.policy.mailer import source
 from cdrflow.safeio import Staged, refuse_overwrite
 
-from .files import (
-    OUTPUT_FORMATS,
-    FirstValid,
-    RawChunk,
-    StreamSummary,
-    _append,
-    _empty_decisions,
-    _flat,
-    add_why,
-    arrow_chunk,
-    chunk_counts,
-    decide_chunk,
-    parquet_duplicates,
-    total_counts,
-)
+from .duplicates import FirstValid, parquet_duplicates
+from .files import StreamSummary, decide_chunk, empty_decisions
+from .reading import RawChunk, arrow_chunk
+from .writing import OUTPUT_FORMATS, add_why, append_chunk, chunk_counts, flat_decisions, total_counts
 
 if TYPE_CHECKING:
     import distributed
@@ -103,7 +92,7 @@ def partitions(path: Path, row_groups_per_task: int = 1) -> list[Partition]:
 
 
 def row_group_chunk(path: str | Path, part: Partition) -> RawChunk:
-    """The partition's records as a :class:`~cdrflow.batch.files.RawChunk`, built as ``parquet_chunks`` does."""
+    """The partition's records as a :class:`~cdrflow.batch.reading.RawChunk`, built as ``parquet_chunks`` does."""
     import pyarrow.parquet as pq
 
     table = pq.ParquetFile(path).read_row_groups(part.groups)
@@ -125,7 +114,7 @@ def decide_partition(path: str, part: Partition, on: dt.date | None, duplicates:
     return PartResult(
         index=part.index,
         read=result.read,
-        flat=_flat(result.decisions),
+        flat=flat_decisions(result.decisions),
         rejects=[r.as_dict() for r in result.rejects],
         counts=chunk_counts(result.decisions),
         version=__version__,
@@ -199,10 +188,10 @@ def decide_dask(
             for rej in res.rejects:
                 rej_fh.write(json.dumps(rej) + "\n")
             counts.append(res.counts)
-            writer = _append(out_fh, suffix, res.flat, writer, first)
+            writer = append_chunk(out_fh, suffix, res.flat, writer, first)
             first = False
         if first:  # an empty input still gets a well-formed, empty output
-            writer = _append(out_fh, suffix, _flat(_empty_decisions(on)), writer, True)
+            writer = append_chunk(out_fh, suffix, flat_decisions(empty_decisions(on)), writer, True)
         if writer is not None:
             writer.close()
     return StreamSummary(read, decided, rejected, total_counts(counts), to_model, why)

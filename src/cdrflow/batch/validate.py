@@ -33,6 +33,7 @@ import polars as pl
 import pyarrow as pa
 from polars.datatypes import DataTypeClass
 
+from cdrflow.kernel.ssn import polars_ok as ssn_ok
 from cdrflow.policy.mailer.record import Attachment, EarningsEntry, Remarks, ReturnedMailer
 
 from .schema import MAILER_SCHEMA
@@ -140,7 +141,7 @@ def checks() -> dict[str, pl.Expr]:
     date = pl.col("decision_date")
     c: dict[str, pl.Expr] = {
         "mailer_id": _strict_text(pl.col("mailer_id")),
-        "ssn": pl.col("ssn").str.contains(r"^[0-9]{9}$").fill_null(False),
+        "ssn": ssn_ok(pl.col("ssn")).fill_null(False),  # the one rule (cdrflow.kernel.ssn)
         "report_period_start": _month_ok(pl.col("report_period_start")).fill_null(False),
         "signed": pl.col("signed").fill_null(False),  # the model refuses an unsigned mailer (E.2)
         "q1b_earnings": pl.col("q1b_earnings").is_not_null()

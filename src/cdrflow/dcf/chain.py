@@ -39,7 +39,8 @@ from sqlalchemy.sql.sqltypes import Float
 
 from .schema import metadata
 
-CHAINS: dict[str, str] = {"events": "event_id", "exr_findings": "finding_id", "mpr_checks": "check_id"}
+CHAINS: dict[str, str] = {"events": "event_id", "exr_findings": "finding_id", "mpr_checks": "check_id",
+                          "access_log": "log_id"}
 """Chained tables (the chain has the table's name) and their id column."""
 
 GENESIS = "0" * 64

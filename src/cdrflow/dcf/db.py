@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +12,12 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
-DEFAULT_URL = "sqlite:///cdrflow.db"
+from cdrflow.kernel.settings import DEFAULT_DATABASE_URL as DEFAULT_URL
+
 ENV_VAR = "CDRFLOW_DATABASE_URL"
+"""Read by :class:`cdrflow.kernel.settings.Settings` (``database_url``), never here."""
 ALLOW_SUPERUSER_ENV = "CDRFLOW_ALLOW_SUPERUSER"
+"""Read by :class:`cdrflow.kernel.settings.Settings` (``allow_superuser``), never here."""
 _HERE = Path(__file__).resolve().parent
 
 
@@ -28,17 +30,13 @@ class RoleRefused(StoreNotReady):
     the application, or the application role trying to migrate). The message is one line."""
 
 
-def allow_superuser_env() -> bool:
-    """``CDRFLOW_ALLOW_SUPERUSER=1``: the database is a throwaway one; run even as a superuser or the owner."""
-    return os.environ.get(ALLOW_SUPERUSER_ENV, "").strip().lower() in ("1", "true", "yes")
-
-
 def resolve_url(url: str | None = None) -> str:
-    """``--db URL`` wins, then ``CDRFLOW_DATABASE_URL``, then ``sqlite:///cdrflow.db``.
+    """``url``, else ``sqlite:///cdrflow.db``; a plain ``postgresql://`` URL is given the psycopg 3 driver.
 
-    A plain ``postgresql://`` URL is given the psycopg 3 driver.
+    Which URL (``--db``, then ``CDRFLOW_DATABASE_URL``) is the caller's to say: the CLI passes
+    ``Settings.database(db)`` (cdrflow.kernel.settings).
     """
-    raw = url or os.environ.get(ENV_VAR) or DEFAULT_URL
+    raw = url or DEFAULT_URL
     u = make_url(raw)
     if u.drivername in ("postgresql", "postgres"):
         u = u.set(drivername="postgresql+psycopg")
@@ -120,8 +118,9 @@ def check_role(engine: Engine, *, allow_superuser: bool = False, owner_command: 
 
     ``owner_command`` (``db upgrade``): the owner is the right role, and a superuser is accepted when
     the roles are configured (the migration then runs as the owner); the application role is refused.
-    ``allow_superuser`` (``--allow-superuser`` / ``CDRFLOW_ALLOW_SUPERUSER=1``) lifts the refusal,
-    for throwaway databases only. SQLite: nothing to check (whoever can write the file can do anything).
+    ``allow_superuser`` (the CLI passes ``Settings.allow_superuser``: ``--allow-superuser`` /
+    ``CDRFLOW_ALLOW_SUPERUSER=1``) lifts the refusal, for throwaway databases only. SQLite: nothing to
+    check (whoever can write the file can do anything).
     """
     if engine.dialect.name != "postgresql":
         return
@@ -129,7 +128,7 @@ def check_role(engine: Engine, *, allow_superuser: bool = False, owner_command: 
 
     with engine.connect() as conn:
         info = roles.role_info(conn)
-    if allow_superuser or allow_superuser_env():
+    if allow_superuser:
         return
     if owner_command:
         if info.superuser and info.app_role is None:

@@ -28,6 +28,10 @@ SQLITE_TRIGGERS: tuple[str, ...] = (
     # 0009
     *(f"{t}_{w}" for t in ("integrity_keys", "mpr_leie", "mpr_leie_versions")
       for w in ("no_update", "no_delete", "no_replace", "positive_key")),
+    # 0010
+    "access_log_no_update", "access_log_no_delete", "access_log_no_replace", "access_log_positive_key",
+    "people_no_delete", "people_key_fixed", "people_no_replace", "people_positive_key",
+    "person_tokens_no_delete", "person_tokens_revoke_once", "person_tokens_no_replace", "person_tokens_positive_key",
 )
 
 PG_TRIGGERS: tuple[str, ...] = (
@@ -40,6 +44,9 @@ PG_TRIGGERS: tuple[str, ...] = (
     "dcf_chain_links_append_only", "dcf_chain_links_no_truncate",
     # 0009
     *(f"{t}_{w}" for t in ("integrity_keys", "mpr_leie", "mpr_leie_versions") for w in ("append_only", "no_truncate")),
+    # 0010
+    "access_log_append_only", "access_log_no_truncate", "people_guard", "people_no_truncate",
+    "person_tokens_guard", "person_tokens_no_truncate",
 )
 
 

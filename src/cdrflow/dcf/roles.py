@@ -79,11 +79,17 @@ POLICY: dict[str, TablePolicy] = {
     "cases": TablePolicy(update=AllBut(("case_id", "ssn", "title", "selected_on")),
                          why="the lifecycle moves a case (Tx.update_cases, version-checked)"),
     "events": APPEND_ONLY,
+    # issue 13: people, tokens, the access log
+    "people": TablePolicy(update=AllBut(("person_id", "name", "kind", "created_at", "created_by")),
+                          why="an administrator changes or disables a person; never deletes or renames one"),
+    "person_tokens": TablePolicy(update=("revoked_at", "revoked_by"), why="a token is revoked, once"),
+    "access_log": APPEND_ONLY,
     "documents": TablePolicy(update=("disposed_on", "disposition"), why="J.3.c, J.3.d: a document is disposed of"),
     "cycles": TablePolicy(update=("finished_at", "counts"), why="a selection run records when it finished"),
     "ingest_runs": TablePolicy(update=("finished_at", "counts"), why="an ingest records when it finished"),
     # DI 28057.015: EXR
-    "exr_cases": TablePolicy(update=AllBut(("case_id", "ssn", "title", "request_month", "opened_by", "opened_at")),
+    "exr_cases": TablePolicy(update=AllBut(("case_id", "ssn", "title", "request_month", "opened_by", "opened_at",
+                                                 "fo_office")),
                              why="each finding moves the case (version-checked)"),
     "exr_findings": APPEND_ONLY,
     # PM 00215.001: M/PR

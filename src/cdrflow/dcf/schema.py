@@ -229,6 +229,8 @@ exr_cases = Table(
     Column("moe", String(7)),  # month of entitlement (T2) or eligibility (T16)
     Column("version", Integer, nullable=False),
     Column("opened_by", String(64), nullable=False),  # NAME:ROLE
+    Column("fo_office", String(16)),  # the opening FO's office (migration 0010): who may read and act (authz)
+    Column("dds", String(16)),  # the DDS the case is routed to, if named (migration 0010)
     Column("opened_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("ssn", "title", "request_month", name="uq_exr_cases_request"),
@@ -268,12 +270,14 @@ mpr_orgs = Table(
     Column("parent_id", BigId, ForeignKey("mpr_orgs.org_id")),  # DDS -> its RO, RO -> CO, CO -> null
 )
 
+# Legacy (0005): the M/PR people before the people table; migration 0010 copied them into ``people`` (with
+# their organisation's code). Kept, no longer written.
 mpr_people = Table(
     "mpr_people",
     metadata,
     Column("person_id", BigId, primary_key=True, autoincrement=True),
     Column("org_id", BigId, ForeignKey("mpr_orgs.org_id"), nullable=False, index=True),
-    Column("name", String(64), nullable=False, unique=True),  # the NAME of --as NAME:ROLE
+    Column("name", String(64), nullable=False, unique=True),
     Column("role", String(16), nullable=False),  # MPRT | PRC | MPRO | DDS_ADMIN | CMC | EXAMINER
     Column("active", Boolean, nullable=False),
 )
@@ -459,7 +463,7 @@ mpr_items = Table(
     Column("specialty", String(80)),  # RECRUITMENT: the panel it fills
     Column("area", String(80)),
     Column("title", String(200), nullable=False),
-    Column("owner", String(64), nullable=False),  # an mpr_people name of the owning org
+    Column("owner", String(64), nullable=False),  # a person (people.name) of the owning org
     Column("opened", Date, nullable=False),
     Column("due", Date),
     Column("closed", Date),
@@ -519,4 +523,62 @@ dcf_chain_links = Table(
     # PostgreSQL: unique. SQLite (a table without rowid): only an index, so that REPLACE can conflict on nothing
     # but (chain, seq), which a trigger checks (migration 0007); dcf verify reports a row linked twice.
     Index("ix_dcf_chain_links_chain", "chain", "row_id"),
+)
+
+# ---- people, tokens and the access log (migration 0010; issue 13) ---------------------------------
+
+people = Table(
+    "people",
+    metadata,
+    # Everyone who acts in cdrflow, and the system components that act as declared principals.
+    # kind PERSON signs in (a personal token, or the OS account that created the database); kind SYSTEM
+    # (selection, wbdoc, dcdrs, integrity-sampler, ...) never signs in: a job an operator runs acts as it.
+    Column("person_id", BigId, primary_key=True, autoincrement=True),
+    Column("name", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),  # cdrflow.authz.ROLES
+    Column("kind", String(8), nullable=False),  # PERSON | SYSTEM
+    Column("pc", Integer),  # PC staff: the processing center (1-8)
+    Column("module", String(8)),  # PC staff: the module within the PC, if the site uses them
+    Column("org", String(16)),  # FO: the office code; DDS/RO/CO staff: the M/PR organisation code
+    Column("os_account", String(64), unique=True),  # peer authentication: the OS account that is this person
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("changed_at", DateTime(timezone=True)),
+    Column("changed_by", String(64)),
+    Column("version", Integer, nullable=False),
+)
+
+person_tokens = Table(
+    "person_tokens",
+    metadata,
+    # Personal tokens: only the SHA-256 of the token is kept (the token is shown once). Never deleted;
+    # revoked once (revoked_at), and revoked with the person when the person is disabled.
+    Column("token_id", BigId, primary_key=True, autoincrement=True),
+    Column("person_id", BigId, ForeignKey("people.person_id"), nullable=False, index=True),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("revoked_at", DateTime(timezone=True)),
+    Column("revoked_by", String(64)),
+)
+
+access_log = Table(
+    "access_log",
+    metadata,
+    # Append-only and hash-chained like the event log: every read, search, reveal, export and change, and
+    # every refusal, with who, which role, what and the outcome. Never the SSN itself (a reveal logs its
+    # reason and the resource, not the number).
+    Column("log_id", BigId, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("person", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("action", String(40), nullable=False),  # e.g. mailer.case.read, ssn.reveal, people.add
+    Column("kind", String(8), nullable=False),  # READ | SEARCH | REVEAL | EXPORT | CHANGE
+    Column("resource", String(120), nullable=False),  # e.g. case:M20260202-7KQ2W9XH4M, provider:12, people
+    Column("outcome", String(8), nullable=False),  # ALLOWED | DENIED
+    Column("rule", String(64)),  # the authorization rule that decided
+    Column("reason", Text),  # a reveal's reason; a denial's why
+    Index("ix_access_log_person_at", "person", "at"),
+    Index("ix_access_log_resource", "resource"),
 )

@@ -18,45 +18,27 @@ import orjson
 from sqlalchemy import Connection, Engine, bindparam, select, update
 from sqlalchemy.exc import DBAPIError
 
+from cdrflow.kernel.errors import Conflict, DomainError, InvalidState
+from cdrflow.kernel.errors import NotFound as KernelNotFound
+from cdrflow.kernel.roles import ROLES
+
 from . import chain as _chain
 from .schema import beneficiaries, cases, documents, events
 
-ROLES: dict[str, str] = {
-    "SYSTEM": "a scheduled or automatic component",
-    "WBDOC": "Wilkes-Barre Direct Operations Center intake (E)",
-    "DCDRS": "Division of CDR Support decision logic (F)",
-    "DSE": "Development and Support Examiner, PC-7 (E.4.b)",
-    "FLC": "Folder Location Clerk, PCs 1-6 (E.4.b)",
-    "BET": "Benefit Earnings Technician, PC-7 (G.4.a, J.2.c)",
-    "DT": "Disability Technician, PCs 1-6 (G.4.a, J.2.c)",
-    "DE": "Disability Examiner (DI 40502.001G.5, J.2; EXR findings, DI 28057.015C, D)",
-    "DEC": "Disability Examiner Consultant (DI 40502.001G.5, J.2; EXR findings, DI 28057.015C, D)",
-    "DC": "Disability Consultant (DI 40502.001G.5, J.2; EXR findings, DI 28057.015C, D)",
-    "FO": "Field office staff: opens EXR requests, records SGA months and returns to work (DI 28057.015E, G)",
-    "MPRT": "CO ODD Medical Professional Relations Team (PM 00215.001A.1, D.2)",
-    "PRC": "RO Professional Relations Coordinator (PM 00215.001A.2, D.3)",
-    "MPRO": "DDS Medical and Professional Relations Officer (PM 00215.001A.3, D.4)",
-    "DDS_ADMIN": "DDS Administrator (PM 00215.001A.3)",
-    "CMC": "DDS Chief Medical Consultant (PM 00215.001A.3)",
-    "EXAMINER": "DDS disability examiner or other management official (PM 00215.001A.3)",
-    "MAILROOM": "PC mailroom / DPB (H.1)",
-    "ANALYST": "policy analyst or auditor (read only)",
-}
+
+class StoreError(DomainError):
+    """An error of the DCF or a service over it; the subclasses say which of the kernel's kinds it is."""
 
 
-class StoreError(RuntimeError):
-    pass
-
-
-class ConflictError(StoreError):
+class ConflictError(StoreError, Conflict):
     """The case changed since it was read: someone else acted first."""
 
 
-class GuardError(StoreError):
+class GuardError(StoreError, InvalidState):
     """A store-level guard refused the change (append-only log, integrity flip)."""
 
 
-class NotFound(StoreError):
+class NotFound(StoreError, KernelNotFound):
     pass
 
 
@@ -152,6 +134,7 @@ class Tx:
         self.conn = conn
         self.pg = conn.dialect.name == "postgresql"
         self._unsealed: dict[str, list[int]] = {}  # chained table -> ids inserted in this transaction
+        self.access: list[dict[str, Any]] = []  # access-log rows (cdrflow.authz), written by Store.tx / read
 
     # ---- events ---------------------------------------------------------------------------
     def existing_keys(self, keys: Iterable[str], table: Any = events) -> set[str]:
@@ -225,6 +208,14 @@ class Tx:
             cache[table] = seq
         return [int(r[0]) for r in self.conn.exec_driver_sql(
             "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", (seq, n))]
+
+    def write_access(self) -> None:
+        """Insert the access-log rows collected so far (chained like the event log)."""
+        if self.access:
+            from .schema import access_log
+
+            rows, self.access = self.access, []
+            self.insert_chained(access_log, rows)
 
     def seal(self) -> int:
         """Link this transaction's new rows to their hash chains (``Store.tx`` calls it just before commit)."""
@@ -403,12 +394,36 @@ class Store:
 
     @contextmanager
     def tx(self) -> Iterator[Tx]:
-        with self.engine.begin() as conn:
-            tx = Tx(conn)
-            yield tx
-            tx.seal()  # last, so the chain heads are locked for the shortest time, after every other lock
+        """One transaction. Its access-log rows (reads, changes and refusals the authorization recorded)
+        commit with it; if it fails they are written on their own afterwards, so a refusal is always logged."""
+        tx: Tx | None = None
+        try:
+            with self.engine.begin() as conn:
+                tx = Tx(conn)
+                yield tx
+                tx.write_access()
+                tx.seal()  # last, so the chain heads are locked for the shortest time, after every other lock
+        except BaseException:
+            if tx is not None and tx.access:
+                self.log_access(tx.access)
+            raise
 
     @contextmanager
     def read(self) -> Iterator[Tx]:
-        with self.engine.connect() as conn:
-            yield Tx(conn)
+        """A read-only connection; the access-log rows of what was read are written afterwards."""
+        tx: Tx | None = None
+        try:
+            with self.engine.connect() as conn:
+                tx = Tx(conn)
+                yield tx
+        finally:
+            if tx is not None and tx.access:
+                self.log_access(tx.access)
+
+    def log_access(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Write access-log rows in a transaction of their own."""
+        with self.engine.begin() as conn:
+            tx = Tx(conn)
+            tx.access = list(rows)
+            tx.write_access()
+            tx.seal()

@@ -57,11 +57,13 @@ _ENV.filters["stamp"] = stamp
 _ENV.globals.update(step_label=STEP_LABELS.get, step_cite=STEP_CITES.get)
 
 
-def render_exr_worksheet(view: Mapping[str, Any], *, title: str | None = None) -> str:
+def render_exr_worksheet(view: Mapping[str, Any], *, title: str | None = None, full_ssn: bool = False) -> str:
     """The EXR worksheet of one case as a full, self-contained HTML page.
 
-    ``view`` is :func:`cdrflow.workflow.exr.case_view`'s answer. Raises :class:`ValueError` when a
-    key the worksheet needs is missing (naming it) or a value cannot be shown.
+    ``view`` is :func:`cdrflow.workflow.exr.case_view`'s answer. The SSN shows masked (``***-**-1234``)
+    unless ``full_ssn``, which the caller sets only after a logged reveal
+    (:func:`cdrflow.workflow.exr.reveal_ssn`). Raises :class:`ValueError` when a key the worksheet needs
+    is missing (naming it) or a value cannot be shown.
     """
     for key in ("case", "findings", "status", "determination"):
         if key not in view:
@@ -70,7 +72,7 @@ def render_exr_worksheet(view: Mapping[str, Any], *, title: str | None = None) -
     page_title = title or f"EXR worksheet, case {case_id}"
     try:
         body = _ENV.get_template("exr_worksheet.html").render(
-            **view, kind=KIND, section_id="exr-worksheet")
+            **view, kind=KIND, section_id="exr-worksheet", full_ssn=full_ssn)
     except UndefinedError as exc:
         raise ValueError(f"{KIND}: {exc.message}") from exc
     except ValueError as exc:

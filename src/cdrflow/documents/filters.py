@@ -4,11 +4,16 @@ Every helper refuses a jinja2 ``Undefined`` (a key missing from the payload) by 
 undefined error, so :func:`cdrflow.documents.render.render` can name the missing key. A value
 that is present but cannot be shown (an unknown code, a malformed date) raises
 :class:`ValueError`.
+
+Nothing here reads policy: a value that depends on a parameter (the short-remark limit, the number
+of DIRCON attempts) comes from the payload, as recorded when the document was issued
+(:func:`recorded_param`); when it was not recorded the document says so.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Mapping
 from typing import Any, Final
@@ -17,11 +22,13 @@ from jinja2 import Undefined
 
 from cdrflow.forms.scanlines import b8_score as _b8_score
 from cdrflow.forms.ssa455 import QUESTION_MAP, topic_for_ocr
+from cdrflow.kernel.ssn import check_ssn, dashed, mask
 from cdrflow.policy.mailer.features import word_count
-from cdrflow.policy.mailer.source import param
 
 SOURCE_PREFIX: Final = "DI 40502.001"
 BLANK: Final = "—"
+NOT_RECORDED: Final = "not recorded when issued"
+"""What a document shows for a value its payload did not record when it was issued (never today's value)."""
 
 MONTH_NAMES: Final = (
     "January", "February", "March", "April", "May", "June",
@@ -114,12 +121,16 @@ def fmt_month(value: Any, missing: str = BLANK) -> str:
 
 
 def fmt_ssn(value: Any) -> str:
-    """``"123456789"`` -> ``"123-45-6789"`` (an already dashed SSN is accepted)."""
+    """``"123456789"`` -> ``"123-45-6789"`` (an already dashed SSN is accepted): the one rule of
+    :mod:`cdrflow.kernel.ssn`; the error names what is wrong, never the value."""
     value = defined(value)
     digits = value.replace("-", "") if isinstance(value, str) else ""
-    if len(digits) != 9 or not digits.isdigit():
-        raise ValueError(f"expected a 9-digit SSN, got {value!r}")
-    return f"{digits[:3]}-{digits[3:5]}-{digits[5:]}"
+    return dashed(check_ssn(digits))
+
+
+def fmt_ssn_masked(value: Any) -> str:
+    """``"123456789"`` -> ``"***-**-6789"``, for a message (an error names no SSN in full)."""
+    return mask(defined(value))
 
 
 def fmt_money(value: Any, missing: str = BLANK) -> str:
@@ -182,13 +193,35 @@ def words(value: Any) -> str:
     return str(defined(value)).replace("_", " ")
 
 
-def is_lengthy_remark(value: Any) -> bool:
-    """More than the short-remark limit: 30 words or 200 characters (DI 40502.001E.3.a, E.4.b, G.3)."""
+def is_lengthy_remark(value: Any, limit: Any) -> bool:
+    """More than the short-remark ``limit`` ({words, characters}: 30 and 200 since 2008-10-01), the value of
+    parameter ``remark_short_limit`` recorded when the document was issued (DI 40502.001E.3.a, E.4.b, G.3)."""
     text = defined(value)
     if not isinstance(text, str):
         raise ValueError(f"expected remarks text, got {text!r}")
-    limit = param("remark_short_limit", None)
+    limit = defined(limit)
+    if not isinstance(limit, Mapping) or "words" not in limit or "characters" not in limit:
+        raise ValueError(f"expected the short-remark limit as {{words, characters}}, got {limit!r}")
     return word_count(text) > int(limit["words"]) or len(text) > int(limit["characters"])
+
+
+def recorded_param(issued: Any, name: str) -> Any:
+    """The value of parameter ``name`` as the document recorded it when issued (``issued.parameters``), or
+    ``None`` when it was not recorded. Never looked up now: a reprint shows what was issued."""
+    if isinstance(issued, Undefined) or not isinstance(issued, Mapping):
+        return None
+    entry = (issued.get("parameters") or {}).get(name)
+    return entry.get("value") if isinstance(entry, Mapping) else None
+
+
+def as_text(value: Any) -> str:
+    """A stored value as one line: text as is, ``None`` as a dash, anything else as compact JSON."""
+    value = defined(value)
+    if value is None:
+        return BLANK
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, sort_keys=True, ensure_ascii=False, separators=(", ", ": "))
 
 
 def b8_score(value: Any) -> str:
@@ -206,16 +239,12 @@ def ssa455_number(ocr_question: int) -> int:
     return QUESTION_MAP[topic_for_ocr(ocr_question)].ssa455
 
 
-def dircon_attempts_required() -> int:
-    """Counted DIRCON attempts to make (DI 40502.001I, J.1): parameter ``dircon_attempts``."""
-    return int(param("dircon_attempts", None))
-
-
 FILTERS: Final = {
     "blank": blank,
     "date": fmt_date,
     "month": fmt_month,
     "ssn": fmt_ssn,
+    "ssn_masked": fmt_ssn_masked,
     "money": fmt_money,
     "profile_word": profile_word,
     "title_label": title_label,
@@ -224,6 +253,8 @@ FILTERS: Final = {
     "mdr_type": mdr_type,
     "words": words,
     "b8_score": b8_score,
+    "as_text": as_text,
 }
 TESTS: Final = {"lengthy_remark": is_lengthy_remark}
-GLOBALS: Final = {"cite": cite, "ssa455_number": ssa455_number, "dircon_attempts_required": dircon_attempts_required}
+GLOBALS: Final = {"cite": cite, "ssa455_number": ssa455_number, "recorded_param": recorded_param,
+                  "NOT_RECORDED": NOT_RECORDED}

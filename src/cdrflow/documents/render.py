@@ -12,7 +12,13 @@ names the key rather than a blank on paper.
 
 Payloads are JSON-compatible dicts (dates ``YYYY-MM-DD``, months ``YYYY-MM``); see
 ``cdrflow.documents`` for the keys of each kind. Every document carries a footer citing the
-passages of DI 40502.001 it implements.
+passages of DI 40502.001 it implements, and the date and policy version it was issued under.
+
+Rendering reads the payload and nothing else: no parameter, no policy data, no DCF row, not
+today's date. A payload is what was issued (``cdrflow.workflow.outcomes.issued``); a value it
+does not hold is shown as not recorded when issued, never looked up now. A payload stored before
+documents were frozen at issue comes as ``{NOT_FROZEN: {"stored": ..., "created_on": ...}}`` and
+is shown as what was stored, saying that the rest was not recorded.
 """
 
 from __future__ import annotations
@@ -54,8 +60,12 @@ TITLES: Final[Mapping[str, str]] = {
 
 TEMPLATES: Final[Mapping[str, str]] = {kind: f"{kind.lower()}.html" for kind in KINDS}
 
-_RESERVED: Final = frozenset({"kind", "section_id"})
+_RESERVED: Final = frozenset({"kind", "section_id", "document_title"})
 """Context names the renderer sets; a payload may not use them."""
+
+NOT_FROZEN: Final = "not_frozen"
+"""The key of a payload stored before documents were frozen at issue: ``{"stored": {...}, "created_on": "..."}``
+(``cdrflow.workflow.history.document_payloads``). Rendered by ``not_frozen.html`` whatever the kind."""
 
 _MISSING_KEY = re.compile(
     r"""has no (?:attribute|element) (?P<q1>['"])(?P<attr>.+?)(?P=q1)\s*$"""
@@ -105,9 +115,10 @@ def _render_section(kind: str, payload: Mapping[str, Any], section_id: str) -> M
     clash = _RESERVED.intersection(payload)
     if clash:
         raise ValueError(f"{kind}: payload may not use the reserved key(s) {', '.join(sorted(clash))}")
-    context = {**payload, "kind": kind, "section_id": section_id}
+    context = {**payload, "kind": kind, "section_id": section_id, "document_title": TITLES[kind]}
+    template = "not_frozen.html" if NOT_FROZEN in payload else TEMPLATES[kind]
     try:
-        html = _ENV.get_template(TEMPLATES[kind]).render(context)
+        html = _ENV.get_template(template).render(context)
     except UndefinedError as exc:
         raise ValueError(f"{kind}: payload is missing key {_missing_key(exc)!r}") from exc
     except ValueError as exc:

@@ -10,7 +10,7 @@ runs the function, and returns one JSON-able answer that always carries ``trace`
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -78,10 +78,17 @@ class Calc(Generic[In, Out]):
         out = self.fn(inputs, explain)
         return out.model_copy(update={"trace": explain.steps, "policy_version": explain.versions})
 
-    def run(self, payload: Any) -> dict[str, Any]:
-        """Validate a JSON-like payload, compute, and return a JSON-able dict."""
+    def run(self, payload: Any, defaults: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Validate a JSON-like payload, compute, and return a JSON-able dict.
+
+        ``defaults`` are inputs the caller supplies for fields the payload leaves out (the CLI's
+        ``--pc-ssn-table`` for pc-jurisdiction), by name; only fields the input model has are used.
+        """
         if not isinstance(payload, dict):
             raise InputError("(input)", "expected one JSON object")
+        if defaults:
+            fields = self.input_model.model_fields
+            payload = {**{k: v for k, v in defaults.items() if k in fields}, **payload}
         try:
             inputs = self.input_model.model_validate(payload)
         except ValidationError as exc:
@@ -92,12 +99,29 @@ class Calc(Generic[In, Out]):
         return self.input_model.model_json_schema()
 
 
+NOT_REPEATED = frozenset({"ssn"})
+"""Fields whose value an error message never repeats, however the value came (an SSN: only its field and
+what is wrong with it are named; docs/interpretations.md §79)."""
+
+
+def _redacted(value: Any, depth: int = 0) -> Any:
+    """``value`` with the values of :data:`NOT_REPEATED` keys replaced, to the depth a record has (an input
+    nested deeper is shown as it is: only its first 80 characters are, and a record's SSN is at its top)."""
+    if depth > 8:
+        return value
+    if isinstance(value, dict):
+        return {k: "(not repeated)" if k in NOT_REPEATED else _redacted(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redacted(v, depth + 1) for v in value]
+    return value
+
+
 def validation_to_input_error(exc: ValidationError) -> InputError:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"]) or "(input)"
     msg = err["msg"]
-    if "input" in err and err["type"] not in ("missing",):
-        msg = f"{msg} (got {json.dumps(err['input'], default=str)[:80]})"
+    if "input" in err and err["type"] not in ("missing",) and not (err["loc"] and err["loc"][-1] in NOT_REPEATED):
+        msg = f"{msg} (got {json.dumps(_redacted(err['input']), default=str)[:80]})"
     more = f" (+{len(exc.errors()) - 1} more)" if len(exc.errors()) > 1 else ""
     return InputError(loc, msg + more)
 
@@ -121,7 +145,8 @@ class Registry:
     def __iter__(self) -> Iterator[Calc[Any, Any]]:
         return iter(sorted(self.calcs.values(), key=lambda c: c.name))
 
-    def run_lines(self, name: str, lines: Iterable[str | bytes]) -> Iterator[dict[str, Any]]:
+    def run_lines(self, name: str, lines: Iterable[str | bytes],
+                  defaults: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
         """JSON Lines in (text or bytes), one answer per non-blank line out, in order.
 
         A line that cannot be answered answers ``{"error": "line N: ..."}`` and the next line is read:
@@ -138,7 +163,7 @@ class Registry:
                 yield {"error": f"line {lineno}: (input): {problem}"}
                 continue
             try:
-                yield calc.run(payload)
+                yield calc.run(payload, defaults)
             except (InputError, PolicyError) as exc:
                 yield {"error": f"line {lineno}: {exc}"}
             except RecursionError:

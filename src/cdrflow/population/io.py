@@ -19,6 +19,7 @@ hold both paths to the same result).
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -29,6 +30,7 @@ from pydantic import ValidationError
 
 from cdrflow.dcf.limits import LINE_CONTROL
 from cdrflow.engine.csvrows import csv_rows, raw_record
+from cdrflow.kernel.ssn import mask, polars_ok
 from cdrflow.safeio import atomic, jsonl_line
 
 from .model import (
@@ -106,8 +108,9 @@ def _read_csv(path: Path) -> tuple[pl.DataFrame, list[dict[str, Any]]]:
         for r in reader:
             if r.problem is not None:
                 raw = raw_record(header, r.cells)
-                early.append({"row": r.row, "line": r.line, "ssn": raw.get("ssn") or None, "field": "_row",
-                              "reason": r.problem, "record": raw})
+                ssn = raw.get("ssn") or None
+                early.append({"row": r.row, "line": r.line, "ssn": ssn and mask(ssn), "field": "_row",
+                              "reason": r.problem, "record": _record(raw)})
                 continue
             rows.append(r.row)
             lines.append(r.line)
@@ -171,15 +174,14 @@ def _value_ok(s: Spec) -> pl.Expr:
     """True where the non-null text of column ``s`` is valid (null where the cell is null)."""
     c = pl.col(s.name)
     length_ok = c.str.len_chars() <= s.max_len if s.max_len is not None else pl.lit(True)
+    if s.name == "ssn":
+        return polars_ok(c)  # the one rule (cdrflow.kernel.ssn), as check_value asks it
     if s.kind in ("text", "code"):
         chars_ok = ~c.str.contains(LINE_CONTROL) & ~c.str.contains(REPLACEMENT, literal=True)
         if s.pattern is None:
             ok = c.str.contains(NONBLANK) & length_ok & chars_ok
         else:
             ok = _matches(c, s.pattern) & length_ok & chars_ok
-        if s.name == "ssn":
-            area, group, serial = c.str.slice(0, 3), c.str.slice(3, 2), c.str.slice(5, 4)
-            ok = ok & ~area.is_in(["000", "666"]) & ~area.str.starts_with("9") & (group != "00") & (serial != "0000")
         return ok
     if s.kind == "date":
         return _date_ok(c) & _to_date(c).is_not_null()
@@ -257,16 +259,30 @@ def _first_error(exc: ValidationError) -> tuple[str, str]:
     err = exc.errors()[0]
     cause = (err.get("ctx") or {}).get("error")
     field = cause.field if isinstance(cause, FieldError) else (str(err["loc"][0]) if err["loc"] else "_row")
-    msg = str(cause) if isinstance(cause, ValueError) else f"{err['msg']} (got {err.get('input')!r})"
+    if isinstance(cause, ValueError):
+        msg = str(cause)
+    elif field == "ssn" or isinstance(err.get("input"), dict):  # an SSN is never repeated (interpretations §79)
+        msg = err["msg"]
+    else:
+        msg = f"{err['msg']} (got {err.get('input')!r})"
     return field, msg
 
 
+_SSN_LIKE = re.compile(r"(?<![0-9-])(?:[0-9]{9}|[0-9]{3}-[0-9]{2}-[0-9]{4})(?![0-9-])")  # not a ZIP+4
+
+
 def _record(raw: Mapping[str, str | None]) -> dict[str, str]:
-    return {k: "" if v is None else v for k, v in raw.items()}
+    """A rejected row's cells as the reject shows them: the ``ssn`` cell masked, and anything shaped like an
+    SSN in another cell too (a ragged row's cells are not where its header says)."""
+    return {k: mask(v) if k == "ssn" and v else _SSN_LIKE.sub(lambda m: mask(m[0]), v or "")
+            for k, v in raw.items()}
 
 
 def _reject(row: int, raw: Mapping[str, str | None], field: str, reason: str) -> dict[str, Any]:
-    return {"row": row, "ssn": raw.get("ssn"), "field": field, "reason": reason, "record": _record(raw)}
+    """A reject shows the SSN masked, never in full (interpretations §79); its row and line find it in the file."""
+    ssn = raw.get("ssn")
+    return {"row": row, "ssn": None if ssn is None else mask(ssn), "field": field, "reason": reason,
+            "record": _record(raw)}
 
 
 def _duplicate_reason(first_row: int) -> str:
@@ -364,11 +380,12 @@ def read_population(path: Path, *, full_validation: bool = False) -> tuple[list[
 
     A valid row has every column of :data:`COLUMNS` with Python values (``datetime.date``,
     ``bool``, ``int``, ``float``, ``decimal.Decimal``, ``str`` or ``None``). A reject is
-    ``{"row": n, "line": l, "ssn": raw ssn or None, "field": column or "_row", "reason": text,
-    "record": {column: text}}`` with ``n`` the 1-based data row (the header is not counted) and ``l``
-    the CSV file line the row ends on (None for Parquet). A CSV row with another number of fields
-    than the header (or a cell longer than :data:`~cdrflow.engine.csvrows.FIELD_LIMIT`) is a reject on ``_row``. Raises
-    ``ValueError`` for an unsupported suffix, an unreadable file, or unknown/missing required columns.
+    ``{"row": n, "line": l, "ssn": the masked ssn (``***-**-1234``) or None, "field": column or "_row",
+    "reason": text, "record": {column: text, the SSN masked}}`` with ``n`` the 1-based data row (the header
+    is not counted) and ``l`` the CSV file line the row ends on (None for Parquet). A CSV row with another
+    number of fields than the header (or a cell longer than :data:`~cdrflow.engine.csvrows.FIELD_LIMIT`) is
+    a reject on ``_row``. Raises ``ValueError`` for an unsupported suffix, an unreadable file, or
+    unknown/missing required columns.
     """
     path = Path(path)
     df, early = _read_raw(path)

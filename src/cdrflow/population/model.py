@@ -27,6 +27,7 @@ from sqlalchemy import String
 
 from cdrflow.dcf.limits import characters_problem, limit
 from cdrflow.dcf.schema import beneficiaries as _table
+from cdrflow.kernel.ssn import check_ssn as check_ssn  # the one SSN rule, re-exported for this table's readers
 
 Title = Literal["T2", "T2/16", "T16"]
 Profile = Literal["H", "M", "L"]
@@ -147,20 +148,6 @@ SPEC_BY_NAME: dict[str, Spec] = {s.name: s for s in SPECS}
 
 _COMPILED: dict[str, re.Pattern[str]] = {k: re.compile(p) for k, (p, _d) in PATTERNS.items()}
 _NONBLANK = re.compile(NONBLANK)
-
-
-def check_ssn(v: str) -> str:
-    """Raise ``ValueError`` unless ``v`` is 9 digits with an area, group and serial number that are issued."""
-    if not _COMPILED["ssn"].fullmatch(v):
-        raise ValueError(f"ssn must be 9 digits, got {v!r}")
-    area, group, serial = v[:3], v[3:5], v[5:]
-    if area in ("000", "666") or area.startswith("9"):
-        raise ValueError(f"ssn area number (first 3 digits) {area} is never issued (000, 666 and 900-999), got {v!r}")
-    if group == "00":
-        raise ValueError(f"ssn group number (digits 4-5) 00 is never issued, got {v!r}")
-    if serial == "0000":
-        raise ValueError(f"ssn serial number (last 4 digits) 0000 is never issued, got {v!r}")
-    return v
 
 
 def _pattern_error(spec: Spec, v: object) -> ValueError:
@@ -296,7 +283,7 @@ def check_value(spec: Spec, v: object) -> Any:
         return None
     if spec.name == "ssn":
         if not isinstance(v, str):
-            raise ValueError(f"ssn must be text of 9 digits, got {type(v).__name__} {v!r}")
+            raise ValueError(f"ssn must be text of 9 digits, got {type(v).__name__}")  # the value is not repeated
         return check_ssn(v)
     return _CHECKERS[spec.kind](spec, v)
 

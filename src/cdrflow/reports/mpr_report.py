@@ -1,5 +1,5 @@
 """The M/PR reports as HTML: the RO's annual oversight report per DDS (PM 00215.001D.3.i) and the
-DDS's M/PR activity summary (D.4), drawn from :func:`cdrflow.workflow.mpr_reports.report_data`.
+DDS's M/PR activity summary (D.4), drawn from :func:`cdrflow.workflow.mpr.reports.report_data`.
 
 Three charts where they help (work by kind, open items by age, providers' eligibility on the last
 day of the year); every table also stands without them. Print it from a browser for a PDF.

@@ -1,13 +1,12 @@
 """HTML pages to PDF through a headless Chromium (Debian's ``chromium``, driven by Playwright).
 
 The pages are self-contained (inline CSS and SVG), so printing them needs no network. Chromium is
-found at ``$CDRFLOW_CHROMIUM`` or ``/usr/bin/chromium``; Playwright's own browser download is
-never used.
+the one the caller names (the CLI: ``Settings.chromium``, i.e. ``$CDRFLOW_CHROMIUM``), else
+``/usr/bin/chromium``; Playwright's own browser download is never used.
 """
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
@@ -18,13 +17,13 @@ class PdfUnavailable(RuntimeError):
     """No Chromium or no Playwright here: write .html and print it from a browser instead."""
 
 
-def chromium_path() -> Path:
-    return Path(os.environ.get("CDRFLOW_CHROMIUM", "/usr/bin/chromium"))
+DEFAULT_CHROMIUM = Path("/usr/bin/chromium")
 
 
-def html_to_pdf(html: str, output: Path, *, paper: str = "Letter") -> Path:
-    """Print ``html`` to ``output`` as PDF (backgrounds kept, the page's own print CSS applied)."""
-    exe = chromium_path()
+def html_to_pdf(html: str, output: Path, *, paper: str = "Letter", chromium: Path | None = None) -> Path:
+    """Print ``html`` to ``output`` as PDF (backgrounds kept, the page's own print CSS applied) with the
+    Chromium at ``chromium`` (default ``/usr/bin/chromium``)."""
+    exe = chromium or DEFAULT_CHROMIUM
     if not exe.exists():
         raise PdfUnavailable(f"PDF needs Chromium at {exe} (Debian package 'chromium', or set CDRFLOW_CHROMIUM); "
                              "or write .html and print it from a browser")

@@ -19,6 +19,12 @@ def _pick(rng: random.Random, weights: dict[Any, float]) -> Any:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
+def issued_ssn(rng: random.Random) -> str:
+    """An SSN the one rule accepts (cdrflow.kernel.ssn): area 001-665 or 667-899, group 01-99, serial 0001-9999."""
+    area = rng.randint(1, 898)
+    return f"{area + (area >= 666):03d}{rng.randint(1, 99):02d}{rng.randint(1, 9999):04d}"
+
+
 def mailer(rng: random.Random, n: int) -> dict[str, Any]:
     title = _pick(rng, {"T2": 0.55, "T2/16": 0.15, "T16": 0.30})
     profile = _pick(rng, {"L": 0.96, "M": 0.03, "H": 0.01})
@@ -55,7 +61,7 @@ def mailer(rng: random.Random, n: int) -> dict[str, Any]:
         attachments.append({"kind": kind, "relevant": rng.random() < 0.8})
     return {
         "mailer_id": f"M{n:09d}",
-        "ssn": f"{rng.randint(1, 899):03d}{rng.randint(1, 99):02d}{rng.randint(1, 9999):04d}",
+        "ssn": issued_ssn(rng),
         "title": title,
         "form": _pick(rng, {"SSA-455-OCR-SM": 0.97, "SSA-455": 0.03}),
         "request": _pick(rng, {"FIRST": 0.8, "SECOND": 0.2}),

@@ -42,9 +42,12 @@ def simulate_returns(
     """Returned mailers for ``cases`` in one window (e.g. a month). ``seed`` fixes each case's persona."""
     mix = mix or ReturnMix()
     for case in cases:
-        if random.Random(f"{seed}:{case['case_id']}").random() < mix.never:
+        # The persona is the beneficiary's and the selection's, not the case id's: ids are random (§78), and
+        # the same seed must give the same returns.
+        who = f"{seed}:{case['ssn']}:{case.get('selected_on')}"
+        if random.Random(who).random() < mix.never:
             continue
-        rng = random.Random(f"{seed}:{case['case_id']}:{window}:{case['request']}:{case.get('remailed')}")
+        rng = random.Random(f"{who}:{window}:{case['request']}:{case.get('remailed')}")
         r = rng.random()
         base = {"mailer_id": case["case_id"], "ssn": case["ssn"]}
         if r < mix.undeliverable:
@@ -103,3 +106,46 @@ def write_returns(path: Path, records: Iterable[dict[str, Any]]) -> int:
             fh.write(json.dumps(r, default=str) + "\n")
             n += 1
     return n
+
+
+class PrintFileError(ValueError):
+    """A print file line that is not a mailer of ``cdrflow cycle --print-file`` (names the line)."""
+
+
+PRINT_FILE_MIX = ReturnMix(returned=0.9, bad_record=0.0)
+"""One cycle's print file answered at once (``cdrflow simulate returns``): most mailers come back, none
+malformed unless asked for."""
+
+
+def print_file_cases(path: Path) -> Iterator[dict[str, Any]]:
+    """The mailers of a contractor print file (``cdrflow cycle --print-file``) as the cases
+    :func:`simulate_returns` answers.
+
+    A print record names its mailer, title, request and send date; the SSN, profile and report period are
+    read from its scanlines (DI 40502.001B.8), as WBDOC reads them off the returned form. Raises
+    :class:`PrintFileError` naming the line of a record that is not such a mailer.
+    """
+    from cdrflow.forms.scanlines import Scanlines
+
+    with Path(path).open(encoding="utf-8") as fh:
+        for n, text in enumerate(fh, start=1):
+            if not text.strip():
+                continue
+            try:
+                rec = json.loads(text)
+            except (ValueError, RecursionError) as exc:
+                raise PrintFileError(f"line {n}: not JSON ({str(exc)[:120]})") from None
+            if not isinstance(rec, dict):
+                raise PrintFileError(f"line {n}: expected one JSON object (a print file record)")
+            missing = [k for k in ("mailer_id", "title", "request", "send_request_date", "scanline1", "scanline2",
+                                   "scanline3") if not isinstance(rec.get(k), str)]
+            if missing:
+                raise PrintFileError(f"line {n}: not a print file record: no {', '.join(missing)}")
+            try:
+                lines = Scanlines.decode(rec["scanline1"], rec["scanline2"], rec["scanline3"])
+            except ValueError as exc:  # ScanlineError names the scanline and the field
+                raise PrintFileError(f"line {n}: {str(exc).splitlines()[0]}") from None
+            yield {"case_id": rec["mailer_id"], "ssn": lines.line1.ssn, "title": rec["title"],
+                   "profile": lines.line2.profile, "request": rec["request"],
+                   "report_period_start": str(lines.line2.report_period),
+                   "selected_on": rec["send_request_date"], "remailed": None}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any, Literal
 
@@ -14,7 +15,7 @@ from cdrflow.engine.errors import InputError, NoValueInForce
 from cdrflow.engine.months import Month
 from cdrflow.policy.mailer.codes import CdtInput, IpcaInput, cdt_code, ipca_event
 from cdrflow.policy.mailer.diary import DiaryResetInput, classify_mdr, diary_reset
-from cdrflow.policy.mailer.jurisdiction import JurisdictionInput, SsnTable, pc_jurisdiction, ssn_tables
+from cdrflow.policy.mailer.jurisdiction import JurisdictionInput, SsnTable, pc_jurisdiction
 from cdrflow.policy.mailer.schedule import FollowupInput, followup_selection
 from cdrflow.policy.mailer.source import SOURCE, param
 
@@ -103,6 +104,19 @@ def pv_text(pv: dict[str, str]) -> str:
     return json.dumps(pv, sort_keys=True)
 
 
+def plain(row: dict[str, Any]) -> dict[str, Any]:
+    """A DCF row as JSON values: dates and timestamps as ISO text, amounts (``Decimal``) as numbers."""
+    out: dict[str, Any] = {}
+    for k, v in row.items():
+        if isinstance(v, dt.datetime | dt.date):
+            out[k] = v.isoformat()
+        elif isinstance(v, Decimal):
+            out[k] = float(v)
+        else:
+            out[k] = v
+    return out
+
+
 # ---- memoized policy calls: many cases share the same inputs --------------------------------
 
 @lru_cache(maxsize=65536)
@@ -138,7 +152,7 @@ def diary_type_of(mdr: str) -> str | None:
 @lru_cache(maxsize=4096)
 def cdt(released: dt.date) -> dict[str, Any]:
     out = cdt_code(CdtInput(released=released))
-    return {"cdt": out.cdt, "fiscal_year": out.fiscal_year}
+    return {"cdt": out.cdt, "fiscal_year": out.fiscal_year, "policy_version": pv_text(out.policy_version)}
 
 
 def ipca(full_cdr_needed: bool, vr_requested: bool | None) -> tuple[int, str, str]:
@@ -153,31 +167,28 @@ UNRECORDED_BASIS = "not recorded at selection"
 
 
 @lru_cache(maxsize=262144)
-def _pc(title: str, ssn: str, foreign: bool, age: int | None, deceased: bool,
+def _pc(site_table: SsnTable | None, title: str, ssn: str, foreign: bool, age: int | None, deceased: bool,
         on: dt.date) -> tuple[int | None, str, str]:
+    # The site table is part of the key, by its content hash (SsnTable hashes and compares by its digest):
+    # an answer from one table is never given for another.
     out = pc_jurisdiction(JurisdictionInput(title=title, ssn=ssn, foreign=foreign,
                                             beneficiary_type="DISABLED_WORKER", wage_earner_age=age,
-                                            wage_earner_deceased=deceased, as_of=on))
+                                            wage_earner_deceased=deceased, as_of=on, site_table=site_table))
     return out.pc, out.source, out.basis
 
 
-_pc_tables: list[SsnTable] = []
-"""The SSN tables the memo of ``_pc`` was filled with; loading another site table empties it."""
-
-
-def jurisdiction(ben: dict[str, Any], on: dt.date) -> tuple[int | None, str, str]:
+def jurisdiction(ben: dict[str, Any], on: dt.date,
+                 site_table: SsnTable | None = None) -> tuple[int | None, str, str]:
     """(PC, source, basis) of a beneficiary: the imported PC, else the pc-jurisdiction calc (E.4.a).
 
-    ``source`` is ``IMPORTED`` or the calc's (``RULE``, ``SITE_TABLE``, ``PUBLIC_CHART``, ``UNKNOWN``);
-    ``basis`` is the label that travels with the PC (event detail, print file, alert sheet). The PC is
-    ``None`` when the claim is PC 1-6 and no loaded table knows the SSN's area number.
+    ``site_table`` is the site's GN 01070.245 table (looked in before the shipped public chart); None:
+    the public chart only. ``source`` is ``IMPORTED`` or the calc's (``RULE``, ``SITE_TABLE``,
+    ``PUBLIC_CHART``, ``UNKNOWN``); ``basis`` is the label that travels with the PC (event detail, print
+    file, alert sheet). The PC is ``None`` when the claim is PC 1-6 and neither table knows the SSN's area
+    number.
     """
     if ben.get("servicing_pc"):
         return int(ben["servicing_pc"]), "IMPORTED", IMPORTED_BASIS
-    tables = ssn_tables()
-    if len(tables) != len(_pc_tables) or any(a is not b for a, b in zip(tables, _pc_tables, strict=False)):
-        _pc.cache_clear()  # another site table was loaded: earlier answers may differ
-        _pc_tables[:] = tables
     birth: dt.date = ben["birth_date"]
     age = on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
     # Memo key only: the calc compares the age with pc7_transfer_age and nothing else, so every age at or
@@ -189,8 +200,9 @@ def jurisdiction(ben: dict[str, Any], on: dt.date) -> tuple[int | None, str, str
     if limit is not None:
         age = limit if age >= limit else limit - 1
     # Only the area number matters for PC 1-6, so the cache is keyed on it.
-    ssn_key = ben["ssn"][:3] + "000001"
-    return _pc(ben["title"], ssn_key, bool(ben["foreign_address"]), age, ben.get("date_of_death") is not None, on)
+    ssn_key = ben["ssn"][:3] + "010001"  # a group and serial ever issued (kernel.ssn): only the area counts
+    return _pc(site_table, ben["title"], ssn_key, bool(ben["foreign_address"]), age,
+               ben.get("date_of_death") is not None, on)
 
 
 def recorded_basis(initial_detail: str | dict[str, Any] | None, ben: dict[str, Any]) -> str:

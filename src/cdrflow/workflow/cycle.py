@@ -12,15 +12,18 @@ round since its last run:
    mailers, excluding PC-8 (foreign) cases.
 
 The day counts come from the ``followup-selection`` calc; nothing here repeats them. Each chunk of
-cases is one transaction; every event has an idempotency key, so a rerun (or a rerun after a crash)
-adds nothing twice. The print file for the mail contractor has one record per mailer with the
-three scanlines of B.8 encoded.
+cases is one transaction; every event has an idempotency key, and a first mailer is not made for a
+beneficiary the DCF already has a case selected on that date for, so a rerun (or a rerun after a
+crash) adds nothing twice. Case ids are opaque (:func:`new_case_id`; interpretations §78). The print
+file for the mail contractor has one record per mailer with the three scanlines of B.8 encoded; the
+SSN is on scanline 1 and nowhere else in it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import secrets
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,10 +33,13 @@ from typing import Any
 
 from sqlalchemy import and_, exists, not_, or_, select
 
+from cdrflow import authz
+from cdrflow.authz import Resource
 from cdrflow.dcf.schema import beneficiaries, cases, cycles, events
-from cdrflow.dcf.store import SELECTION, Store, Tx, dumps, now
+from cdrflow.dcf.store import SELECTION, Actor, Store, Tx, dumps, now
 from cdrflow.engine.months import Month
 from cdrflow.forms.scanlines import LAYOUTS, Sfic, b8_score
+from cdrflow.policy.mailer.jurisdiction import SsnTable
 from cdrflow.policy.mailer.source import param
 from cdrflow.safeio import atomic
 
@@ -160,8 +166,16 @@ def run_cycle(
     print_file: Path | None = None,
     chunk_size: int = 20_000,
     progress: Progress | None = None,
+    by: Actor = SELECTION,
+    pc_ssn_table: SsnTable | None = None,
 ) -> CycleResult:
-    """One selection run on ``as_of`` (see the module docstring)."""
+    """One selection run on ``as_of`` (see the module docstring), run by ``by`` (an operator, or the
+    selection component on its schedule); the events name the selection component.
+
+    ``pc_ssn_table`` is the site's GN 01070.245 table the first mailers' PC 1-6 is found in before the
+    shipped public chart (None: the public chart only); it is this run's, nothing keeps it after."""
+    with store.tx() as tx:
+        authz.require(tx, by, "mailer.cycle.run", Resource("cycle", str(as_of)))
     with store.tx() as tx:
         groups, skipped = due_groups(tx, as_of, titles)
         for g in groups:
@@ -174,7 +188,7 @@ def run_cycle(
         in_titles = [t for g in groups for t in GROUPS[g]]
         _followups(store, as_of, in_titles, result, chunk_size, progress)
         _pc_followups(store, as_of, in_titles, result, chunk_size, progress)
-        _first_mailers(store, as_of, in_titles, profiles, result, chunk_size, progress)
+        _first_mailers(store, as_of, in_titles, profiles, result, chunk_size, progress, pc_ssn_table)
         with store.tx() as tx:
             for g in groups:
                 tx.conn.execute(cycles.update().where(cycles.c.cycle_id == f"{as_of}:{g}")
@@ -286,7 +300,7 @@ def _pc_followups(store: Store, as_of: dt.date, titles: list[str], result: Cycle
 
 
 def _first_mailers(store: Store, as_of: dt.date, titles: list[str], profiles: list[str], result: CycleResult,
-                   chunk_size: int, progress: Progress | None) -> None:
+                   chunk_size: int, progress: Progress | None, pc_ssn_table: SsnTable | None = None) -> None:
     due_month = str(Month(as_of.year, as_of.month))
     blocking = [*c.OPEN_STATES, c.DO_CDR, c.REFERRED]
     has_case = exists().where(and_(cases.c.ssn == beneficiaries.c.ssn, cases.c.state.in_(blocking)))
@@ -304,11 +318,9 @@ def _first_mailers(store: Store, as_of: dt.date, titles: list[str], profiles: li
     rps = c.report_period_start(as_of, "")
     pv = c.policy_version_of(as_of, "mailer_profiles", "selection_cadence_months", "pc7_transfer_age")
     for chunk in _chunks(rows, chunk_size):
-        new_cases: list[dict[str, Any]] = []
-        evs: list[dict[str, Any]] = []
-        sources: list[str] = []
+        mailable: list[tuple[dict[str, Any], int, str, str]] = []
         for b in chunk:
-            pc, source, basis = c.jurisdiction(b, as_of)
+            pc, source, basis = c.jurisdiction(b, as_of, pc_ssn_table)
             if pc == 8:
                 result.counts["excluded_pc8"] += 1  # E.4.a: PC-8 cases are excluded from first mailers
                 continue
@@ -316,28 +328,77 @@ def _first_mailers(store: Store, as_of: dt.date, titles: list[str], profiles: li
                 # PC 1-6, but no loaded table knows the SSN's area number: held, not mailed (interp. §22).
                 result.counts["held_no_jurisdiction"] += 1
                 continue
-            case_id = f"M{as_of:%Y%m%d}-{b['ssn']}"
-            label = c.label(b["title"], "INITIAL MAILER SENT")
-            case = {"case_id": case_id, "ssn": b["ssn"], "title": b["title"], "profile": b["profile"],
+            mailable.append((b, pc, source, basis))
+        with store.tx() as tx:
+            # A rerun of this date (after a crash) skips whoever a committed chunk selected: the DCF's cases
+            # selected on this date, not an id made from the SSN (case ids are opaque; interpretations §78).
+            already = _selected(tx, as_of, [b["ssn"] for b, *_ in mailable])
+            keep = [m for m in mailable if m[0]["ssn"] not in already]
+            ids = _new_case_ids(tx, as_of, len(keep))
+            new_cases: list[dict[str, Any]] = []
+            evs: list[dict[str, Any]] = []
+            for case_id, (b, pc, source, basis) in zip(ids, keep, strict=True):
+                label = c.label(b["title"], "INITIAL MAILER SENT")
+                new_cases.append({
+                    "case_id": case_id, "ssn": b["ssn"], "title": b["title"], "profile": b["profile"],
                     "selected_on": as_of, "request": "FIRST", "send_request_date": as_of,
                     "report_period_start": rps, "scanline_mdr": _scanline_mdr(b), "state": c.SENT,
-                    "last_event": label,
-                    "last_event_date": as_of, "pc": pc}
-            new_cases.append(case)
-            sources.append(source)
-            evs.append(c.event(ssn=b["ssn"], case_id=case_id, event_date=as_of, event_type=label, code="001",
-                               actor=SELECTION, policy_version=pv,
-                               detail={"diary_month": b["diary_month"], "profile": b["profile"], "pc": pc,
-                                       "pc_source": source, "pc_basis": basis},
-                               idem_key=f"1st:{case_id}"))
-        with store.tx() as tx:
-            done = tx.existing_keys([e["idem_key"] for e in evs])
-            keep = [i for i, e in enumerate(evs) if e["idem_key"] not in done]
-            tx.insert_cases([new_cases[i] for i in keep])
-            tx.append([evs[i] for i in keep])
+                    "last_event": label, "last_event_date": as_of, "pc": pc})
+                evs.append(c.event(ssn=b["ssn"], case_id=case_id, event_date=as_of, event_type=label, code="001",
+                                   actor=SELECTION, policy_version=pv,
+                                   detail={"diary_month": b["diary_month"], "profile": b["profile"], "pc": pc,
+                                           "pc_source": source, "pc_basis": basis},
+                                   idem_key=f"1st:{case_id}"))
+            tx.insert_cases(new_cases)
+            tx.append(evs)
         result.counts["first_mailer"] += len(keep)
-        for i in keep:  # first mailers whose PC 1-6 came from an SSN table, by table (interp. §22)
-            if sources[i] in ("SITE_TABLE", "PUBLIC_CHART"):
-                result.counts[f"pc_by_{sources[i].lower()}"] += 1
+        for _b, _pc, source, _basis in keep:  # first mailers whose PC 1-6 came from an SSN table (interp. §22)
+            if source in ("SITE_TABLE", "PUBLIC_CHART"):
+                result.counts[f"pc_by_{source.lower()}"] += 1
         if progress:
             progress("first mailers", len(chunk))
+
+
+CASE_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+"""Crockford's base32: no I, L, O or U, so an id read aloud or keyed from paper is not mistaken."""
+CASE_ID_RANDOM = 10
+"""Random characters in a case id: 50 bits from :mod:`secrets`."""
+
+
+def new_case_id(on: dt.date) -> str:
+    """An opaque mailer id ``M<yyyymmdd>-<10 random Crockford base32 characters>``: the selection date and
+    nothing of the SSN, not even a hash of it (interpretations §78). It is the mailer id of the print file
+    and of the returned data file, and the case's key in the DCF."""
+    return f"M{on:%Y%m%d}-" + "".join(secrets.choice(CASE_ID_ALPHABET) for _ in range(CASE_ID_RANDOM))
+
+
+def _new_case_ids(tx: Tx, on: dt.date, n: int) -> list[str]:
+    """``n`` new case ids, none of them already in the DCF or twice in the list (a draw of 50 bits rarely
+    repeats, but a run of millions should not fail on the rare one)."""
+    ids: list[str] = []
+    taken: set[str] = set()
+    while len(ids) < n:
+        fresh = sorted({new_case_id(on) for _ in range(n - len(ids))} - taken)
+        taken.update(fresh)
+        clash: set[str] = set()
+        for i in range(0, len(fresh), 5000):
+            clash.update(tx.conn.execute(select(cases.c.case_id).where(cases.c.case_id.in_(fresh[i : i + 5000])))
+                         .scalars())
+        ids.extend(f for f in fresh if f not in clash)
+    return ids
+
+
+def _selected(tx: Tx, on: dt.date, ssns: Sequence[str]) -> set[str]:
+    """Of ``ssns``, those with a case selected on ``on``, read under the run's lock.
+
+    The lock is this date's ``cycles`` rows, written first in the chunk's transaction: on PostgreSQL a row
+    lock, on SQLite the database's write lock. A second run of the same date (two operators, or a rerun
+    started while the first still runs) waits for the chunk, then sees its cases and skips them, as the
+    primary key did when the id was made from the SSN.
+    """
+    tx.conn.execute(cycles.update().where(cycles.c.as_of == on).values(finished_at=cycles.c.finished_at))
+    found: set[str] = set()
+    for i in range(0, len(ssns), 5000):
+        found.update(tx.conn.execute(select(cases.c.ssn).where(
+            cases.c.ssn.in_(list(ssns[i : i + 5000])), cases.c.selected_on == on)).scalars())
+    return found

@@ -19,11 +19,19 @@ migration 0004). The order of the findings is the policy's order:
 
 ``record_return_to_work`` (G) lets the FO add SGA months reported during processing.
 
-Every action names its ``Actor`` (NAME:ROLE), checks the role, reads the case, bumps the case's
-``version`` where it is still at the version read (the optimistic lock: a second examiner acting
-on the same case at the same time gets :class:`ConflictError` and writes nothing), and then
-appends its finding in the same transaction. Policy answers come from the calcs ``exr-mirs`` and
-``exr-determination`` through :data:`cdrflow.policy.calcs.REGISTRY`; nothing here decides policy.
+Every action and every read is taken by an authenticated principal and authorized by
+:func:`cdrflow.authz.require` (logged in the access log, allowed or denied): ``exr.open`` (an FO
+with an office; the case records that office, ``fo_office``, and the DDS it is routed to, ``dds``,
+if named), ``exr.read`` / ``exr.list`` (the FO's office, the examiners of the routed DDS, or any
+examiner while the case names no DDS; auditors), ``exr.examine`` (DE/DEC/DC: development, "same as
+or related", MIRS, the determination) and ``exr.return_to_work`` (the FO's office). A refusal is
+:class:`~cdrflow.kernel.errors.Forbidden`; a finding out of the policy's order or on a determined
+case is :class:`ExrError` (an :class:`~cdrflow.kernel.errors.InvalidState`). An action reads the
+case, bumps its ``version`` where it is still at the version read (the optimistic lock: a second
+examiner acting on the same case at the same time gets :class:`ConflictError` and writes nothing),
+and then appends its finding in the same transaction. Policy answers come from the calcs
+``exr-mirs`` and ``exr-determination`` through :data:`cdrflow.policy.calcs.REGISTRY`; nothing here
+decides policy.
 """
 
 from __future__ import annotations
@@ -37,11 +45,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from cdrflow import authz
+from cdrflow.authz import Resource
 from cdrflow.dcf.schema import exr_cases, exr_findings
 from cdrflow.dcf.store import Actor, ConflictError, NotFound, Store, StoreError, Tx, dumps, now
 from cdrflow.engine.calc import validation_to_input_error
 from cdrflow.engine.errors import InputError
 from cdrflow.engine.months import Month
+from cdrflow.kernel.errors import InvalidInput, InvalidState
+from cdrflow.kernel.ssn import Ssn, mask
 from cdrflow.policy.calcs import REGISTRY
 
 SOURCE = "DI 28057.015"
@@ -62,11 +74,12 @@ RETURN_TO_WORK = "RETURN_TO_WORK"
 DETERMINATION = "DETERMINATION"
 STEPS = (DEVELOPMENT_COMPLETE, SAME_OR_RELATED, MIRS, RETURN_TO_WORK, DETERMINATION)
 
-FO_ROLES = frozenset({"FO"})
-"""Field office staff: open the case and record work reported during processing (E; TN 2 D.3; G).
-``FO`` must be one of :data:`cdrflow.dcf.store.ROLES` for ``--as NAME:FO`` to parse."""
-DDS_ROLES = frozenset({"DE", "DEC", "DC"})
-"""DDS disability examiner and consultants: development, "same as or related", MIRS, determination."""
+# Authorization actions (cdrflow.authz.rules: who may take each, on which cases, and the passage).
+OPEN_ACTION = "exr.open"  # the FO of an office (E; TN 2 D.3)
+READ_ACTION = "exr.read"  # a case and its worksheet
+LIST_ACTION = "exr.list"
+EXAMINE_ACTION = "exr.examine"  # DE/DEC/DC: development, same or related, MIRS, determination (B, C, D)
+RETURN_TO_WORK_ACTION = "exr.return_to_work"  # the FO of the case's office (G)
 
 RETRO_MONTHS = 12
 """MIRS findings are taken for the months of the Title II window: up to 12 months before the
@@ -84,8 +97,10 @@ NEXT_STEP = {
 }
 
 
-class ExrError(StoreError):
-    """The action does not apply to the case as it is (wrong state, order or role)."""
+class ExrError(StoreError, InvalidState):
+    """The action does not apply to the case as it is (wrong state or order, a duplicate request).
+
+    Who may act is not this error's business: a refusal is :class:`~cdrflow.kernel.errors.Forbidden`."""
 
 
 # ---- the facts the FO records ----------------------------------------------------------------
@@ -114,7 +129,7 @@ class NewCase(BaseModel):
     """The facts of an EXR request as the FO sends it to the DDS (E; TN 2 D.3)."""
 
     model_config = ConfigDict(extra="forbid")
-    ssn: str = Field(pattern=r"^\d{9}$")
+    ssn: Ssn  # the one rule (cdrflow.kernel.ssn); the FO may key it as 123-45-6789
     title: Literal["T2", "T16"]
     request_month: Month
     btm: Month
@@ -256,42 +271,90 @@ def _view(case: dict[str, Any], findings: list[dict[str, Any]]) -> dict[str, Any
     }
 
 
-def case_view(store: Store, case_id: int) -> dict[str, Any]:
-    """The case (facts, state, version), its findings in order with who and when, the status derived
-    from them (development, "same as or related", MIRS per month, ``mirs_met_from``, the next step)
-    and the latest determination: JSON-able, what ``cdrflow exr show`` and the worksheet show."""
+def case_resource(case: Mapping[str, Any]) -> Resource:
+    """What the rules decide over: the case, its FO's office and the DDS it is routed to (never the SSN)."""
+    # A case opened before migration 0010 recorded no office: it belongs to no FO office (deny by default;
+    # DDS examiners and auditors still reach it).
+    return Resource("exr_case", str(case["case_id"]), office=case.get("fo_office") or "(none)", dds=case.get("dds"))
+
+
+def case_view(store: Store, case_id: int, actor: Actor) -> dict[str, Any]:
+    """The case (facts, state, version, office, DDS), its findings in order with who and when, the status
+    derived from them (development, "same as or related", MIRS per month, ``mirs_met_from``, the next
+    step) and the latest determination: JSON-able, what ``cdrflow exr show`` and the worksheet show.
+
+    ``actor`` must be allowed ``exr.read`` on the case (the read is logged); the view holds the full SSN,
+    which an interface masks (:func:`cdrflow.kernel.ssn.mask`) unless the reader reveals it
+    (:func:`reveal_ssn`)."""
     with store.read() as tx:
-        return _view(_case(tx, case_id), _findings(tx, case_id))
+        case = _case(tx, case_id)
+        authz.require(tx, actor, READ_ACTION, case_resource(case))
+        return _view(case, _findings(tx, case_id))
 
 
-def list_cases(store: Store, *, state: str | None = None, ssn: str | None = None,
+def reveal_ssn(store: Store, case_id: int, actor: Actor, *, reason: str) -> None:
+    """Log a reveal of the case's full SSN: ``ssn.reveal`` on the case (the FO of its office, the examiners
+    of its DDS, auditors) with a reason of one line. Raises :class:`~cdrflow.kernel.errors.Forbidden`
+    (logged) when the reader may not see it."""
+    from cdrflow.dcf.limits import characters_problem
+
+    why = characters_problem(reason, single_line=True) if reason else "is empty"
+    if why is not None or not reason.strip() or len(reason) > 500:
+        raise InvalidInput(f"a reveal needs a reason: one line of at most 500 characters ({why or 'too long'})",
+                           field="reason")
+    with store.tx() as tx:
+        case = _case(tx, case_id)
+        authz.require(tx, actor, "ssn.reveal", case_resource(case), reason=reason.strip())
+
+
+def list_cases(store: Store, actor: Actor, *, state: str | None = None, ssn: str | None = None,
                limit: int = 100) -> list[dict[str, Any]]:
-    """EXR cases, newest first, optionally of one state or SSN."""
+    """EXR cases in the reader's scope (``exr.list``: an FO sees its office's cases, an examiner those of
+    its DDS and those routed to none, an auditor all), newest first, optionally of one state or SSN.
+
+    The listing is logged once (its filters, never the SSN searched for); each row is decided by the
+    same rule, so a case outside the reader's scope is left out, not refused."""
     stmt = select(exr_cases.c.case_id, exr_cases.c.ssn, exr_cases.c.title, exr_cases.c.request_month,
                   exr_cases.c.btm, exr_cases.c.state, exr_cases.c.outcome, exr_cases.c.moe, exr_cases.c.version,
-                  exr_cases.c.opened_by, exr_cases.c.updated_at)
+                  exr_cases.c.opened_by, exr_cases.c.fo_office, exr_cases.c.dds, exr_cases.c.updated_at)
+    filters = []
     if state is not None:
         if state.upper() not in STATES:
             raise InputError("state", f"unknown state {state!r}; one of {', '.join(STATES)}")
         stmt = stmt.where(exr_cases.c.state == state.upper())
+        filters.append(f"state={state.upper()}")
     if ssn is not None:
-        stmt = stmt.where(exr_cases.c.ssn == ssn)
-    stmt = stmt.order_by(exr_cases.c.case_id.desc()).limit(limit)
+        from cdrflow.kernel.ssn import check_ssn
+
+        digits = ssn.replace("-", "") if len(ssn) == 11 else ssn
+        try:
+            check_ssn(digits)
+        except ValueError as exc:
+            raise InputError("ssn", str(exc)) from None
+        stmt = stmt.where(exr_cases.c.ssn == digits)
+        filters.append("ssn")
+    stmt = stmt.order_by(exr_cases.c.case_id.desc())
+    out: list[dict[str, Any]] = []
     with store.read() as tx:
-        return [{k: _jsonable(v) for k, v in r.items()} for r in tx.conn.execute(stmt).mappings()]
+        me = authz.require(tx, actor, LIST_ACTION, Resource("exr_cases", ",".join(filters) or "all"))
+        if limit < 1:
+            return out
+        for r in tx.conn.execute(stmt).mappings():
+            row = dict(r)
+            if authz.decide(me, LIST_ACTION, case_resource(row)).allowed:
+                out.append({k: _jsonable(v) for k, v in row.items()})
+                if len(out) >= limit:
+                    break
+    return out
 
 
 # ---- writing ---------------------------------------------------------------------------------
 
-def _require_role(actor: Actor, roles: frozenset[str], what: str) -> None:
-    if actor.role not in roles:
-        raise ExrError(f"{actor} may not {what}: roles {', '.join(sorted(roles))}")
-
-
-def _load(tx: Tx, case_id: int, actor: Actor, roles: frozenset[str], what: str,
+def _load(tx: Tx, case_id: int, actor: Actor, action: str,
           expected_version: int | None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    _require_role(actor, roles, what)
+    """The case and its findings, once ``actor`` may take ``action`` on it (logged, allowed or refused)."""
     case = _case(tx, case_id)
+    authz.require(tx, actor, action, case_resource(case))
     if expected_version is not None and case["version"] != expected_version:
         raise ConflictError(f"EXR case {case_id} is at version {case['version']}, you read version "
                             f"{expected_version}; someone acted on it since. Reload the case and try again.")
@@ -332,31 +395,50 @@ def _record(tx: Tx, case: dict[str, Any], actor: Actor, rows: Sequence[dict[str,
     return int(case["version"]) + 1
 
 
-def open_case(store: Store, actor: Actor, **facts: Any) -> int:
+def _dds_code(dds: str | None) -> str | None:
+    """The DDS routing code as stored (``exr_cases.dds``), or None; InputError("dds") if it cannot be one."""
+    if dds is None:
+        return None
+    from cdrflow.dcf.limits import limit, text_problem
+
+    code = dds.strip() if isinstance(dds, str) else dds
+    why = "is empty" if code == "" else text_problem(code, limit(exr_cases.c.dds))
+    if why is not None:
+        raise InputError("dds", f"the DDS routing code {why}")
+    return str(code)
+
+
+def open_case(store: Store, actor: Actor, *, dds: str | None = None, **facts: Any) -> int:
     """The FO opens an EXR case with the facts of the request (keys of :class:`NewCase`); returns its id.
 
     The request month is the filing month; the SGA and non-SGA months are those the FO records on
     the SSA-823 for the retroactive period (DI 28057.015E; TN 2 D.3). A second case for the same
     SSN, title and request month is refused.
+
+    ``exr.open``: only an FO assigned to an office (anyone else, or an FO without an office, is
+    :class:`~cdrflow.kernel.errors.Forbidden`); the case records that office (``fo_office``), and ``dds``,
+    when given, routes it to that DDS: only its examiners may then read it and record findings.
     """
-    _require_role(actor, FO_ROLES, "open an EXR case")
-    try:
-        f = NewCase.model_validate(facts)
-    except ValidationError as exc:
-        raise validation_to_input_error(exc) from None
-    _check_facts(f)
-    stamp = now()
-    row = {
-        "ssn": f.ssn, "title": f.title, "request_month": str(f.request_month), "btm": str(f.btm),
-        "filing": dumps(f.filing.model_dump(mode="json")),
-        "cpd": dumps(f.cpd.model_dump(mode="json")) if f.cpd is not None else None,
-        "alleged_impairments": dumps([s.strip() for s in f.alleged_impairments]),
-        "prior_folder_missing": f.prior_folder_missing,
-        "sga_months": dumps(_months(f.sga_months)), "non_sga_months": dumps(_months(f.non_sga_months)),
-        "state": OPEN, "version": 1, "opened_by": str(actor), "opened_at": stamp, "updated_at": stamp,
-    }
+    code = _dds_code(dds)
     try:
         with store.tx() as tx:
+            me = authz.require(tx, actor, OPEN_ACTION, Resource("exr_case", "new", dds=code))
+            try:
+                f = NewCase.model_validate(facts)
+            except ValidationError as exc:
+                raise validation_to_input_error(exc) from None
+            _check_facts(f)
+            stamp = now()
+            row = {
+                "ssn": f.ssn, "title": f.title, "request_month": str(f.request_month), "btm": str(f.btm),
+                "filing": dumps(f.filing.model_dump(mode="json")),
+                "cpd": dumps(f.cpd.model_dump(mode="json")) if f.cpd is not None else None,
+                "alleged_impairments": dumps([s.strip() for s in f.alleged_impairments]),
+                "prior_folder_missing": f.prior_folder_missing,
+                "sga_months": dumps(_months(f.sga_months)), "non_sga_months": dumps(_months(f.non_sga_months)),
+                "state": OPEN, "version": 1, "opened_by": str(me), "fo_office": me.org, "dds": code,
+                "opened_at": stamp, "updated_at": stamp,
+            }
             res = tx.conn.execute(insert(exr_cases).values(**row).returning(exr_cases.c.case_id))
             return int(res.scalar_one())
     except IntegrityError:
@@ -366,8 +448,8 @@ def open_case(store: Store, actor: Actor, **facts: Any) -> int:
                 exr_cases.c.request_month == str(f.request_month))).scalar()
         if other is None:
             raise
-        raise ExrError(f"an EXR case for SSN {f.ssn}, {f.title}, request month {f.request_month} is already "
-                       f"open: case {other}") from None
+        raise ExrError(f"an EXR case for SSN {mask(f.ssn)}, {f.title}, request month {f.request_month} is "
+                       f"already open: case {other}") from None
 
 
 def record_development_complete(store: Store, case_id: int, actor: Actor, *, note: str | None = None,
@@ -375,7 +457,7 @@ def record_development_complete(store: Store, case_id: int, actor: Actor, *, not
     """The DDS records that all necessary medical development is complete (DI 28057.015C NOTE: the
     "same as or related" determination is made only then). Returns the new case version."""
     with store.tx() as tx:
-        case, _ = _load(tx, case_id, actor, DDS_ROLES, "record development", expected_version)
+        case, _ = _load(tx, case_id, actor, EXAMINE_ACTION, expected_version)
         if case["state"] != OPEN:
             raise ExrError(f"EXR case {case_id}: development is already complete (state {case['state']})")
         return _record(tx, case, actor, [{"step": DEVELOPMENT_COMPLETE,
@@ -397,7 +479,7 @@ def record_same_or_related(store: Store, case_id: int, actor: Actor, *, finding:
       finding is refused, a "same or related" one is recorded on that basis.
     """
     with store.tx() as tx:
-        case, _ = _load(tx, case_id, actor, DDS_ROLES, "make the 'same as or related' finding", expected_version)
+        case, _ = _load(tx, case_id, actor, EXAMINE_ACTION, expected_version)
         if case["state"] == OPEN:
             raise ExrError(f"EXR case {case_id}: the 'same as or related' determination is made when all "
                            "necessary medical development has been completed (DI 28057.015C NOTE); record "
@@ -444,7 +526,7 @@ def record_mirs(store: Store, case_id: int, actor: Actor, *, month: Month | str,
     if last < first:
         raise InputError("through", f"{last} is before {first}")
     with store.tx() as tx:
-        case, _ = _load(tx, case_id, actor, DDS_ROLES, "record MIRS findings", expected_version)
+        case, _ = _load(tx, case_id, actor, EXAMINE_ACTION, expected_version)
         if case["state"] == NOT_RELATED:
             raise ExrError(f"EXR case {case_id}: the current impairment is not the same as or related to the CPD "
                            "impairment, so no medical improvement determination is made (DI 28057.015A, C)")
@@ -487,7 +569,7 @@ def record_return_to_work(store: Store, case_id: int, actor: Actor, *, sga_month
     except ValueError as exc:
         raise InputError("sga_months", str(exc)) from None
     with store.tx() as tx:
-        case, findings = _load(tx, case_id, actor, FO_ROLES, "record a return to work", expected_version)
+        case, findings = _load(tx, case_id, actor, RETURN_TO_WORK_ACTION, expected_version)
         sga = sorted({*map(Month.parse, case["sga_months"]), *added})
         non = [m for m in map(Month.parse, case["non_sga_months"]) if m not in set(added)]
         dev = _latest(findings, DEVELOPMENT_COMPLETE) is not None
@@ -545,7 +627,7 @@ def determine(store: Store, case_id: int, actor: Actor, *, as_of: dt.date,
     the DETERMINATION finding; the case records the outcome and MOE.
     """
     with store.tx() as tx:
-        case, findings = _load(tx, case_id, actor, DDS_ROLES, "make the EXR determination", expected_version)
+        case, findings = _load(tx, case_id, actor, EXAMINE_ACTION, expected_version)
         view = _view(dict(case), findings)
         missing = _not_ready(case, view["status"])
         inp = exr_input(view, as_of)

@@ -4,39 +4,61 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
+import re
 from typing import Any
 
 from sqlalchemy import select
 
+from cdrflow import authz
+from cdrflow.authz import Resource
 from cdrflow.dcf.schema import cases, documents, events
-from cdrflow.dcf.store import NotFound, Store
+from cdrflow.dcf.store import Actor, NotFound, Store, Tx
+from cdrflow.kernel.errors import Forbidden
 
 from . import common as c
 
-
-def _plain(row: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in row.items():
-        if isinstance(v, dt.datetime | dt.date):
-            out[k] = v.isoformat()
-        elif isinstance(v, Decimal):
-            out[k] = float(v)
-        else:
-            out[k] = v
-    return out
+_plain = c.plain
+_SSN_LIKE = re.compile(r"(?<!\d)\d{3}[- ]?\d{2}[- ]?\d{4}(?!\d)")
 
 
-def case_history(store: Store, ssn: str) -> dict[str, Any]:
-    """Events (oldest first) and current state for one SSN: what `cdrflow case SSN` shows."""
+def case_resource(case: dict[str, Any]) -> Resource:
+    return Resource("case", case["case_id"], pc=case["pc"], stage=case.get("review_stage"))
+
+
+def ssn_of_case(tx: Tx, case_id: str, actor: Actor) -> str:
+    """The SSN of a case the actor may read (logged as a read of the case)."""
+    case = tx.require_case(case_id)
+    authz.require(tx, actor, "mailer.case.read", case_resource(case))
+    return str(case["ssn"])
+
+
+def case_history(store: Store, actor: Actor, *, case_id: str | None = None, ssn: str | None = None) -> dict[str, Any]:
+    """Events (oldest first) and current state of the beneficiary of a case (or found by SSN, a logged search):
+    what `cdrflow case` shows. Every case of the beneficiary is checked against the reader's scope."""
     with store.read() as tx:
+        if case_id is not None:
+            ssn = ssn_of_case(tx, case_id, actor)
+        elif ssn is not None:
+            first = tx.conn.execute(select(cases).where(cases.c.ssn == ssn).order_by(cases.c.selected_on.desc())
+                                    .limit(1)).mappings().first()
+            # The log names the case found (or "beneficiary" when none), never the SSN searched for.
+            res = case_resource(dict(first)) if first else Resource("beneficiary", "(no case)")
+            authz.require(tx, actor, "mailer.case.search", res)
+        else:
+            raise ValueError("case_history needs a case id or an SSN")
         ben = tx.beneficiary(ssn)
         if ben is None:
-            raise NotFound(f"no beneficiary with SSN {ssn} in the DCF")
+            raise NotFound("no beneficiary with that SSN in the DCF", field="ssn")
         evs = [_plain(dict(r)) for r in tx.conn.execute(
             select(events).where(events.c.ssn == ssn).order_by(events.c.event_date, events.c.event_id)).mappings()]
         cs = [_plain(dict(r)) for r in tx.conn.execute(
             select(cases).where(cases.c.ssn == ssn).order_by(cases.c.selected_on)).mappings()]
+        for cs_row in cs:  # every case shown is in the reader's scope
+            d = authz.decide(authz.principal_of(tx, actor), "mailer.case.read", case_resource(cs_row))
+            if not d.allowed:
+                authz.log(tx, actor, "mailer.case.read", case_resource(cs_row), d)
+                raise Forbidden(f"{actor} may not read case {cs_row['case_id']}: {d.why}",
+                                resource=f"case:{cs_row['case_id']}")
     for e in evs:
         e["detail"] = json.loads(e["detail"]) if e["detail"] else None
     return {"beneficiary": _plain(ben), "cases": cs, "events": evs}
@@ -55,52 +77,74 @@ def received_record(store: Store, case_id: str) -> dict[str, Any] | None:
     return ReturnedMailer.model_validate(json.loads(row[0])["record"]).model_dump(mode="json")
 
 
-def document_payloads(store: Store, case_id: str) -> list[tuple[str, dict[str, Any]]]:
-    """(kind, full payload) for every document of a case, ready for :func:`cdrflow.documents.render`."""
-    from cdrflow.workflow.cycle import scanlines
+def document_payloads(store: Store, case_id: str, actor: Actor) -> list[tuple[str, dict[str, Any]]]:
+    """(kind, payload) for every document of a case, ready for :func:`cdrflow.documents.render`.
 
+    A document is what was issued (docs/interpretations.md#documents-as-issued): its payload, written in the
+    transaction of the decision that issued it, holds the beneficiary and the case as they were, the values and
+    parameters it shows and the policy version, so this reads nothing but the payload. A payload stored before
+    documents were frozen at issue (it has no ``issued``) is handed over as ``not_frozen``: the page shows what
+    was stored and says that the rest was not recorded when issued; nothing is filled in from today's DCF.
+    """
     with store.read() as tx:
-        case = tx.require_case(case_id)
-        ben = tx.beneficiary(case["ssn"])
-        assert ben is not None
-        docs = [dict(r) for r in tx.conn.execute(select(documents).where(documents.c.case_id == case_id)
-                                                 .order_by(documents.c.doc_id)).mappings()]
-        initial = tx.conn.execute(select(events.c.detail).where(events.c.case_id == case_id,
-                                                                events.c.event_type.like("% INITIAL MAILER SENT"))
-                                  .limit(1)).scalar()
-    record = received_record(store, case_id)
-    try:
-        lines: list[str] | None = list(scanlines(ben, case))
-    except ValueError:  # e.g. no servicing PC known: the facsimile is shown without scanlines
-        lines = None
-    # The PC and what it rests on (E.4.a; interp. §14): the alert sheet shows the basis beside the PC.
-    jurisdiction = {"pc": case["pc"], "basis": c.recorded_basis(initial, ben)}
-    base = {"beneficiary": _plain(ben), "case": _plain(case), "jurisdiction": jurisdiction}
-    out: list[tuple[str, dict[str, Any]]] = []
-    for d in docs:
-        payload = {**base, **json.loads(d["payload"])}
-        if d["kind"] == "FACSIMILE":
-            payload["mailer"] = record
-            payload["scanlines"] = lines
-        if d["kind"] == "ALERT_SHEET" and "folder" not in payload and ben.get("folder_location"):
-            # F.3: PCACS (Title II-only, concurrent) or SSICCS (Title XVI-only) folder location and date in
-            # location, as the DCF holds them when the sheet is printed (docs/interpretations.md#folder-data).
-            plain = base["beneficiary"]
-            payload["folder"] = {"location": plain["folder_location"],
-                                 "date_in_location": plain["folder_date_in_location"]}
-        out.append((d["kind"], payload))
-    return out
+        case = tx.require_case(case_id)  # an unknown case is NotFound, not an empty packet
+        authz.require(tx, actor, "mailer.documents.export", case_resource(case))
+        docs = [dict(r) for r in tx.conn.execute(
+            select(documents.c.kind, documents.c.created_on, documents.c.payload)
+            .where(documents.c.case_id == case_id).order_by(documents.c.doc_id)).mappings()]
+    return [stored_document(d) for d in docs]
 
 
-def queue(store: Store, *, stage: str | None = None, pc: int | None = None, limit: int = 50) -> list[dict[str, Any]]:
-    """Open PC work: PC reviews and nonresponders, oldest first."""
+def stored_document(row: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(kind, payload) of one ``documents`` row, as issued: the stored payload and nothing else.
+
+    A payload without ``issued`` was stored before documents were frozen at issue: it comes back as
+    ``{NOT_FROZEN: {"stored": payload, "created_on": ...}}``, rendered as what was stored."""
+    from cdrflow.documents.render import NOT_FROZEN
+
+    payload = json.loads(row["payload"])
+    if "issued" not in payload:
+        created = row["created_on"]
+        payload = {NOT_FROZEN: {"stored": payload, "created_on": created.isoformat()
+                                if isinstance(created, dt.date) else str(created)}}
+    return row["kind"], payload
+
+
+def queue(store: Store, actor: Actor, *, stage: str | None = None, pc: int | None = None,
+          limit: int = 50) -> list[dict[str, Any]]:
+    """Open PC work: PC reviews and nonresponders, oldest first; PC staff see their own PC's queue only."""
     stmt = select(cases.c.case_id, cases.c.ssn, cases.c.title, cases.c.profile, cases.c.pc, cases.c.state,
                   cases.c.review_stage, cases.c.alert_type, cases.c.alert_message, cases.c.last_event_date,
                   cases.c.version).where(cases.c.state.in_([c.PC_REVIEW, c.NONRESPONDER]))
     if stage:
         stmt = stmt.where(cases.c.review_stage == stage)
-    if pc is not None:
-        stmt = stmt.where(cases.c.pc == pc)
     with store.read() as tx:
+        # Who asks, for the PC asked: an unknown person, or another PC's queue, is refused and logged.
+        me = authz.require(tx, actor, "mailer.queue.read", Resource("queue", f"pc{pc}" if pc else "all", pc=pc),
+                           quiet=True)
+        if me.pc is not None:
+            pc = me.pc
+        authz.require(tx, me, "mailer.queue.read", Resource("queue", f"pc{pc}" if pc else "all", pc=pc))
+        if pc is not None:
+            stmt = stmt.where(cases.c.pc == pc)
         return [_plain(dict(r)) for r in tx.conn.execute(
             stmt.order_by(cases.c.last_event_date, cases.c.case_id).limit(limit)).mappings()]
+
+
+def reveal_ssn(store: Store, actor: Actor, case_id: str | None, *, reason: str) -> None:
+    """Log a reveal of the SSN of a case's beneficiary: a role allowed to see it and a reason (one line)."""
+    from cdrflow.dcf.limits import characters_problem
+    from cdrflow.kernel.errors import InvalidInput
+
+    why = characters_problem(reason, single_line=True) if reason else "is empty"
+    if why is not None or not reason.strip() or len(reason) > 500:
+        raise InvalidInput(f"a reveal needs a reason: one line of at most 500 characters ({why or 'too long'})",
+                           field="reason")
+    if _SSN_LIKE.search(reason):  # the access log holds the reason, and never an SSN
+        raise InvalidInput("the reason is logged: leave the SSN (any nine-digit number) out of it", field="reason")
+    with store.tx() as tx:
+        if case_id is None:
+            authz.require(tx, actor, "ssn.reveal", Resource("beneficiary", "(no case)"), reason=reason)
+            return
+        case = tx.require_case(case_id)
+        authz.require(tx, actor, "ssn.reveal", case_resource(case), reason=reason)

@@ -39,23 +39,26 @@ from pathlib import Path
 from typing import Any, Literal
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Column, select
 from sqlalchemy.exc import DBAPIError
 
+from cdrflow import authz
+from cdrflow.authz import Resource
 from cdrflow.batch.decide import alert_text_expr, decide_frame, policy_version
 from cdrflow.batch.files import BadLine, Reject, UnreadableFile, chunks, iter_raw, open_parquet
 from cdrflow.batch.schema import MAILER_SCHEMA
 from cdrflow.dcf.limits import column_problems, json_problem
-from cdrflow.dcf.schema import beneficiaries, cases
-from cdrflow.dcf.store import DCDRS, WBDOC, ConflictError, Store, StoreError, Tx, dumps
+from cdrflow.dcf.schema import beneficiaries, cases, events
+from cdrflow.dcf.store import DCDRS, WBDOC, Actor, ConflictError, Store, StoreError, Tx, dumps
 from cdrflow.engine.calc import validation_to_input_error
+from cdrflow.kernel.ssn import SsnDigits
 from cdrflow.policy.mailer.record import ReturnedMailer
 from cdrflow.safeio import atomic, file_sha256
 
 from . import common as c
 from . import runs
-from .outcomes import Effects, defer, do_cdr, pc_review
+from .outcomes import Effects, defer, do_cdr, issued, pc_review
 
 QUESTIONS = ("q1a_worked", "q2_school", "q3_doctor_work", "q4_health", "q5_doctor_visits", "q6_hospitalized")
 
@@ -74,7 +77,7 @@ class Markers(BaseModel):
 
     model_config = ConfigDict(extra="ignore")
     mailer_id: str = Field(min_length=1)
-    ssn: str
+    ssn: SsnDigits  # the one rule (cdrflow.kernel.ssn), as ReturnedMailer has it
     undeliverable: bool = False
     signed: bool | None = None
     report_of_death: bool = False
@@ -87,13 +90,6 @@ class Markers(BaseModel):
     wbdoc_dircon: dict[str, Any] | None = Field(
         None, description='answers WBDOC secured by DIRCON for unanswered questions (E.2), e.g. {"q4_health": "SAME"}'
     )
-
-    @field_validator("ssn")
-    @classmethod
-    def _ssn(cls, v: str) -> str:
-        if len(v) != 9 or not v.isdigit():
-            raise ValueError("must be 9 digits")
-        return v
 
 
 MARKER_FIELDS = frozenset(Markers.model_fields) - {"mailer_id", "ssn", "signed"}
@@ -172,6 +168,7 @@ def ingest(
     stop_after_chunks: int | None = None,
     reingest_reason: str | None = None,
     operator: str | None = None,
+    by: Actor = WBDOC,
 ) -> IngestResult:
     """Ingest a file of returned mailers received on ``as_of`` (see the module docstring).
 
@@ -182,6 +179,8 @@ def ingest(
     override is logged with the run, with ``operator``).
     """
     path = Path(path)
+    with store.tx() as tx:
+        authz.require(tx, by, "mailer.ingest.run", Resource("file", path.name[:100]))
     probe(path)
     result = IngestResult()
     sha = file_sha256(path)
@@ -277,6 +276,7 @@ class _Work:
     model: ReturnedMailer | None = None
     unanswered: tuple[str, ...] = ()
     secured: dict[str, Any] | None = None
+    initial: str | None = None  # the INITIAL MAILER SENT detail: the PC basis the alert sheet shows (E.4.a)
 
 
 def _chunk(tx: Tx, chunk: list[tuple[int, Any]], as_of: dt.date, result: IngestResult,
@@ -337,8 +337,8 @@ def _chunk(tx: Tx, chunk: list[tuple[int, Any]], as_of: dt.date, result: IngestR
             result.rejects.append(Reject(line, mid, "mailer_id", "no mailer case with this id in the DCF"))
             continue
         if case["ssn"] != marks.ssn:
-            result.rejects.append(Reject(line, mid, "ssn",
-                                         f"{marks.ssn} is not the SSN the mailer is controlled under"))
+            result.rejects.append(Reject(line, mid, "ssn",  # the SSN is not repeated (interpretations §79)
+                                         "not the SSN the mailer is controlled under"))
             continue
         w = _Work(line, key, obj, marks, case, ben_rows[case["ssn"]])
         if _reaches_decision(marks):
@@ -363,6 +363,12 @@ def _chunk(tx: Tx, chunk: list[tuple[int, Any]], as_of: dt.date, result: IngestR
             result.counts[f"end:{end}"] += 1
             continue
         to_decide.append(w)
+    if to_decide:  # the PC basis recorded at selection, which an alert sheet issued now shows (E.4.a; §14)
+        initial = dict(tx.conn.execute(select(events.c.case_id, events.c.detail).where(
+            events.c.case_id.in_([w.case["case_id"] for w in to_decide]),
+            events.c.event_type.like("% INITIAL MAILER SENT"))).all())
+        for w in to_decide:
+            w.initial = initial.get(w.case["case_id"])
     _decide(to_decide, as_of, evs, docs, ben_changed, result)
     tx.append(evs)
     tx.add_documents(docs)
@@ -400,9 +406,9 @@ def _referral(w: _Work, on: dt.date, reason: str, to: Literal["PC", "FO"], detai
     n = w.referrals
     evs.append(_ev(w, on, f"MAILER REFERRED TO {to}", WBDOC, f"ref{n}:{reason}",
                    {"reason": reason, "details": details}))
+    payload = issued(w.case, w.ben, on, {"date": str(on), "reason": reason, "to": to, "details": details})
     docs.append({"case_id": w.case["case_id"], "ssn": w.case["ssn"], "kind": "WBDOC_REFERRAL", "created_on": on,
-                 "payload": {"date": str(on), "reason": reason, "to": to, "details": details},
-                 "idem_key": f"doc:{w.key}:ref{n}:{reason}"})
+                 "payload": payload, "idem_key": f"doc:{w.key}:ref{n}:{reason}"})
 
 
 def _screen(w: _Work, on: dt.date, evs: list[dict[str, Any]], docs: list[dict[str, Any]],
@@ -547,13 +553,14 @@ def _decide(work: list[_Work], on: dt.date, evs: list[dict[str, Any]], docs: lis
                     "sort": {"title": case["title"], "pc": pc, "actionable": d["actionable"]}}
         fx: Effects
         if d["outcome"] == "DEFER":
-            fx = defer(case, ben, on, DCDRS, key=w.key, detail={"decision": decision})
-            fx.events[0]["policy_version"] = pv
+            fx = defer(case, ben, on, DCDRS, key=w.key, detail={"decision": decision}, policy_version=pv)
         elif d["outcome"] == "DO_CDR":
-            fx = do_cdr(case, ben, on, DCDRS, key=w.key, reason="DCDRS DECISION LOGIC", detail={"decision": decision})
-            fx.events[0]["policy_version"] = pv
+            fx = do_cdr(case, ben, on, DCDRS, key=w.key, reason="DCDRS DECISION LOGIC", detail={"decision": decision},
+                        policy_version=pv)
         else:
-            fx = pc_review(case, on, DCDRS, decision, key=w.key, policy_version=pv)
+            assert w.model is not None
+            fx = pc_review(case, ben, on, DCDRS, decision, key=w.key, policy_version=pv,
+                           mailer=w.model.model_dump(mode="json"), initial_detail=w.initial)
         evs.extend(fx.events)
         docs.extend(fx.documents)
         _set(case, **fx.case)

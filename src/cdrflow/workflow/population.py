@@ -6,22 +6,26 @@ an identical row changes nothing, so importing the same file twice changes nothi
 
 Every change has an actor and an event (docs/interpretations.md#population-changes): each updated
 beneficiary gets a "<title> BENEFICIARY DATA CHANGED" event in the same transaction, by the importing
-principal (``--as NAME:SYSTEM``; default :data:`POPULATION`), with ``{field: [old, new]}`` for every
+principal (the operator who ran ``cdrflow population import``, authorized for ``population.import``; the
+system feed :data:`POPULATION` when called without one), with ``{field: [old, new]}`` for every
 field that changed and the file it came from. A change that moves a diary (``diary_month``,
 ``ssi_diary_month``) or touches the beneficiary of an integrity-flipped case (G.7) is flagged on the
-event, and ``cdrflow case SSN`` shows the flag.
+event, and ``cdrflow case`` shows the flag.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections import Counter
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import false, select, update
 
+from cdrflow import authz
+from cdrflow.authz import Resource
 from cdrflow.dcf.schema import beneficiaries, cases
 from cdrflow.dcf.store import Actor, Store, StoreError, now
 
@@ -30,10 +34,8 @@ from . import common as c
 _SKIP = {"version", "updated_at"}
 
 POPULATION = Actor("population-import", "SYSTEM")
-"""The system actor of a population load when no one is named (``cdrflow population import --as``)."""
-LOAD_ROLES = frozenset({"SYSTEM"})
-"""Beneficiary data comes from SSA's records by a system feed (or an administrator acting as one); the
-reviewer roles change a beneficiary only through their own commands, each with its event."""
+"""The system feed that loads beneficiary data from SSA's records when no operator is named; reviewer roles
+change a beneficiary only through their own commands, each with its event."""
 CHANGED = "BENEFICIARY DATA CHANGED"
 DIARY_FIELDS = ("diary_month", "ssi_diary_month")
 DIARY_MOVED = "DIARY_MOVED"
@@ -71,17 +73,24 @@ def load(store: Store, rows: Sequence[dict[str, Any]], *, actor: Actor = POPULAT
     ``source`` names where the rows came from (a file name and hash) on the events. Counts: inserted,
     updated, unchanged, and ``flagged`` (updates that move a diary or touch a flipped case's beneficiary).
     """
-    if actor.role not in LOAD_ROLES:
-        raise PopulationError(f"{actor} may not load beneficiary data: roles {', '.join(sorted(LOAD_ROLES))} "
-                              "(a system feed, or an administrator acting as one, --as NAME:SYSTEM)")
+    with store.tx() as tx:
+        authz.require(tx, actor, "population.import", Resource("population", (source or "rows")[:100]))
     day = on or dt.date.today()
     counts: Counter[str] = Counter()
     columns = [col.name for col in beneficiaries.columns if col.name not in _SKIP]
     for i in range(0, len(rows), chunk_size):
         chunk = rows[i : i + chunk_size]
         with store.tx() as tx:
-            existing = {r["ssn"]: dict(r) for r in tx.conn.execute(
-                select(beneficiaries).where(beneficiaries.c.ssn.in_([r["ssn"] for r in chunk]))).mappings()}
+            # What is stored is read under a lock, so a second load of the same rows running at the same time
+            # waits and then finds them changed (nothing twice): PostgreSQL locks the rows, SQLite takes its
+            # write lock with a statement that writes nothing. (The events' keys name no SSN, so they cannot
+            # be what stops a change being posted twice; interpretations §78.)
+            stmt = select(beneficiaries).where(beneficiaries.c.ssn.in_([r["ssn"] for r in chunk]))
+            if tx.pg:
+                stmt = stmt.order_by(beneficiaries.c.ssn).with_for_update()
+            else:
+                tx.conn.execute(update(beneficiaries).where(false()).values(version=beneficiaries.c.version))
+            existing = {r["ssn"]: dict(r) for r in tx.conn.execute(stmt).mappings()}
             stamp = now()
             new = [{**{col: r.get(col) for col in columns}, "version": 1, "updated_at": stamp}
                    for r in chunk if r["ssn"] not in existing]
@@ -137,5 +146,5 @@ def _change_event(old: dict[str, Any], new: dict[str, Any], diff: dict[str, Any]
         detail["flipped_cases"] = flipped
     ev = c.event(ssn=old["ssn"], case_id=None, event_date=on,
                  event_type=c.label(new.get("title") or old["title"], CHANGED), actor=actor, detail=detail,
-                 idem_key=f"ben:{old['ssn']}:v{old['version']}")
+                 idem_key=f"ben:{secrets.token_hex(12)}")  # unique, and no SSN in it (interpretations §78)
     return ev, flags

@@ -15,11 +15,14 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from sqlalchemy.exc import DBAPIError
 
+from cdrflow import authz
+from cdrflow.authz import Resource
 from cdrflow.dcf.limits import column_problems
 from cdrflow.dcf.schema import beneficiaries, cases, documents, events
 from cdrflow.dcf.store import INTEGRITY, Actor, ConflictError, Store, StoreError, Tx, _guard, now
 from cdrflow.engine.calc import validation_to_input_error
 from cdrflow.engine.errors import InputError
+from cdrflow.kernel.errors import InvalidState
 from cdrflow.policy.mailer.dircon import DirconInput, dircon_outcome
 from cdrflow.policy.mailer.earnings import EarningsToleranceInput, earnings_tolerance
 from cdrflow.policy.mailer.profile import WORD_OF, ReviewerProfileInput, reviewer_profile
@@ -44,13 +47,20 @@ def _under_tolerance(tx: Tx, case: dict[str, Any]) -> bool:
     return any(r[0] and json.loads(r[0]).get("action") == "UNDER_TOLERANCE" for r in rows)
 
 
-class ReviewError(StoreError):
-    """The command does not apply to the case as it is (wrong state, stage or role)."""
+class ReviewError(StoreError, InvalidState):
+    """The command does not apply to the case as it is (wrong state or stage). Who may act is
+    :mod:`cdrflow.authz`'s answer, a :class:`~cdrflow.kernel.errors.Forbidden`."""
+
+
+def _resource(case: dict[str, Any]) -> Resource:
+    return Resource("case", case["case_id"], pc=case["pc"], stage=case["review_stage"])
 
 
 def _load(tx: Tx, case_id: str, actor: Actor, stages: tuple[str, ...], states: tuple[str, ...] = (c.PC_REVIEW,),
-          expected_version: int | None = None) -> dict[str, Any]:
+          expected_version: int | None = None, *, action: str) -> dict[str, Any]:
+    """The case, once ``actor`` may take ``action`` on it (authz, logged) and it is in a state and stage for it."""
     case = tx.require_case(case_id)
+    authz.require(tx, actor, action, _resource(case))
     if expected_version is not None and case["version"] != expected_version:
         raise ConflictError(f"case {case_id} is at version {case['version']}, you read version {expected_version}; "
                             "someone acted on it since. Reload the case and try again.")
@@ -59,20 +69,7 @@ def _load(tx: Tx, case_id: str, actor: Actor, stages: tuple[str, ...], states: t
     if stages and case["review_stage"] not in stages:
         raise ReviewError(f"case {case_id} is at review stage {case['review_stage']}; this command is for "
                           f"{' or '.join(stages)}")
-    allowed = set().union(*(c.STAGE_ROLES[s] for s in stages)) if stages else set()
-    if allowed and actor.role not in allowed:
-        raise ReviewError(f"{actor} may not act at stage {case['review_stage']}: roles {', '.join(sorted(allowed))}")
     return case
-
-
-PC_STAFF = frozenset({"DSE", "FLC", "BET", "DT", "DE", "DEC", "DC"})
-MAILROOM_ROLES = frozenset({"MAILROOM", "DSE", "FLC", "BET", "DT"})
-
-
-def _require_role(actor: Actor, roles: frozenset[str], what: str) -> None:
-    """Stage-less commands still name who may act; ANALYST and SYSTEM never change a case by hand."""
-    if actor.role not in roles:
-        raise ReviewError(f"{actor} may not {what}: roles {', '.join(sorted(roles))}")
 
 
 def _apply(tx: Tx, case: dict[str, Any], fx: Effects) -> int:
@@ -102,11 +99,7 @@ def _simple(tx: Tx, case: dict[str, Any], actor: Actor, on: dt.date, what: str, 
 def associate(store: Store, case_id: str, actor: Actor, on: dt.date, *, expected_version: int | None = None) -> str:
     """E.4.b / G.4.a: the DSE (PC-7) or FLC (PCs 1-6) associates the actual mailer with the alert output."""
     with store.tx() as tx:
-        case = _load(tx, case_id, actor, (c.ASSOCIATE,), expected_version=expected_version)
-        want = "DSE" if case["pc"] == 7 else "FLC"
-        if actor.role != want:
-            raise ReviewError(f"{actor} may not associate mailers at PC {case['pc']}: E.4.b gives it to the "
-                              f"{'DSE (PC-7)' if want == 'DSE' else 'FLC (PCs 1-6)'}")
+        case = _load(tx, case_id, actor, (c.ASSOCIATE,), expected_version=expected_version, action="mailer.associate")
         nxt = c.stage_after_association(case["alert_message"], case["alert_reviewer"])
         _simple(tx, case, actor, on, "ACTUAL MAILER ASSOCIATED", {"next_stage": nxt}, {"review_stage": nxt})
         return nxt
@@ -116,7 +109,8 @@ def translation(store: Store, case_id: str, actor: Actor, on: dt.date, *, done: 
                 work_reported: bool = False, expected_version: int | None = None) -> str:
     """G.4.a / G.5: the BET/DT refers the holder to a translator; after translation, work goes to BET/DT first."""
     with store.tx() as tx:
-        case = _load(tx, case_id, actor, (c.TRANSLATION,), expected_version=expected_version)
+        case = _load(tx, case_id, actor, (c.TRANSLATION,), expected_version=expected_version,
+                     action="mailer.translation")
         if not done:
             _simple(tx, case, actor, on, "TRANSLATION REFERRAL", {"cite": "DI 40502.001G.4.a"}, {})
             return c.TRANSLATION
@@ -132,7 +126,7 @@ def work(store: Store, case_id: str, actor: Actor, on: dt.date, *, year: int, am
     """J.2.c: the BET/DT develops reported work with the earnings-tolerance calc; annotations, the SSA-559 to the
     DE/DEC/DC, and the IRMK message. ``folder``/``resolved``: Title II Actions with Folder ("WORK RESOLVED")."""
     with store.tx() as tx:
-        case = _load(tx, case_id, actor, (c.BET_DT,), expected_version=expected_version)
+        case = _load(tx, case_id, actor, (c.BET_DT,), expected_version=expected_version, action="mailer.work")
         out = earnings_tolerance(EarningsToleranceInput(title=case["title"], year=year, amount=amount, period=period,
                                                         posted=posted, earnings_known=earnings_known, folder=folder,
                                                         resolved=resolved))
@@ -151,43 +145,48 @@ def work(store: Store, case_id: str, actor: Actor, on: dt.date, *, year: int, am
             # J.2.c: "prepare an SSA-559 referring the case to the DE/DEC/DC"; the under-tolerance remark is entered
             # on the SSA-559 itself, the other annotations on the mailer (holder/paperless ACR).
             under = out.action == "UNDER_TOLERANCE"
-            fx.doc(case, "SSA_559", on, {"date": str(on), "action": out.action, "folder": folder,
-                                         "annotation": None if under else out.remark,
-                                         "remark": out.remark if under else None, "referred_by": str(actor)},
-                   _key(case, "work"))
+            ben = tx.beneficiary(case["ssn"])
+            assert ben is not None
+            fx.doc(case, ben, "SSA_559", on, {"date": str(on), "action": out.action, "folder": folder,
+                                              "annotation": None if under else out.remark,
+                                              "remark": out.remark if under else None, "referred_by": str(actor)},
+                   _key(case, "work"), versions=(out.policy_version,))
         # REFER_UNKNOWN_EARNINGS_TO_FO: the referral is the photocopy the BET/DT sends the FO (J.2.c); the event
         # records it with the IRMK annotation.
         _apply(tx, case, fx)
         return detail
 
 
-def profile_for_review(record: dict[str, Any], ben: dict[str, Any], has_profile_sheet: bool) -> dict[str, Any]:
+def profile_for_review(record: dict[str, Any], ben: dict[str, Any], sheet_profile: str | None) -> dict[str, Any]:
     """J.2.d: the profile code the DE/DEC/DC uses, by the ``reviewer-profile`` calc.
 
     The mailer or facsimile code is field 3 of scanline 2 of the received SSA-455-OCR-SM (a hard paper SSA-455
-    has none); the profile sheet prints the word for the beneficiary's profile (G.3); a DCF query gives the
-    beneficiary's profile now (docs/interpretations.md#profile-source).
+    has none); ``sheet_profile`` is the profile the case's profile sheet printed when it was issued (G.3; None
+    without a sheet, or a sheet stored before documents were frozen at issue, which recorded none); a DCF
+    query gives the beneficiary's profile now (docs/interpretations.md#profile-source).
     """
     hard_paper = record.get("form") == "SSA-455"
     out = reviewer_profile(ReviewerProfileInput(
         mailer_code=None if hard_paper else record.get("profile"),
-        profile_sheet=WORD_OF[ben["profile"]] if has_profile_sheet else None,
+        profile_sheet=WORD_OF[sheet_profile] if sheet_profile else None,
         dcf_code=ben["profile"], hard_paper=hard_paper))
     return {"profile": out.profile, "word": out.word, "source": out.source, "conflict": out.conflict,
             "disagreements": out.disagreements, "rules": [s.rule for s in out.trace]}
 
 
-def guide(store: Store, case_id: str) -> dict[str, Any]:
+def guide(store: Store, case_id: str, actor: Actor) -> dict[str, Any]:
     """The reviewer guide's recommendation (J.2.d) for the mailer as received, with the BET/DT annotation and the
     profile code J.2.d says to use."""
     with store.read() as tx:
         case = tx.require_case(case_id)
+        authz.require(tx, actor, "mailer.guide", _resource(case))
         ben = tx.beneficiary(case["ssn"])
         assert ben is not None
         rows = tx.conn.execute(select(events.c.event_type, events.c.detail).where(events.c.case_id == case_id)
                                .order_by(events.c.event_id)).all()
-        has_sheet = tx.conn.execute(select(documents.c.doc_id).where(
-            documents.c.case_id == case_id, documents.c.kind == "PROFILE_SHEET").limit(1)).first() is not None
+        sheet = tx.conn.execute(select(documents.c.payload).where(
+            documents.c.case_id == case_id, documents.c.kind == "PROFILE_SHEET")
+            .order_by(documents.c.doc_id.desc()).limit(1)).scalar()
     record: dict[str, Any] = {}
     annotation = None
     for r in rows:
@@ -195,8 +194,10 @@ def guide(store: Store, case_id: str) -> dict[str, Any]:
             record = json.loads(r.detail)["record"]
         if r.event_type.endswith("BET/DT WORK REVIEW") and r.detail:
             annotation = json.loads(r.detail)["annotation"]
+    # The profile sheet's word is the one it printed when issued (interpretations §80), not today's profile.
+    sheet_profile = (json.loads(sheet).get("beneficiary") or {}).get("profile") if sheet else None
     try:
-        profile = profile_for_review(record, ben, has_sheet)
+        profile = profile_for_review(record, ben, sheet_profile)
     except InputError as exc:
         return {"recommended_action": None, "profile": None, "error": str(exc)}
     fields = ("q1a_worked", "q2_school", "q3_doctor_work", "q4_health", "q5_doctor_visits", "q6_hospitalized",
@@ -221,11 +222,11 @@ def decide(store: Store, case_id: str, actor: Actor, on: dt.date, *, full_cdr: b
     ``medical_remark``: the reviewer's words for the REMARK a deferral gets when the DCF medical data is blank
     (J.3.a NOTE); refused for a DO CDR and when the medical data is there.
     """
-    g = guide(store, case_id)
+    g = guide(store, case_id, actor)
     recommendation = g.get("recommended_action")
     with store.tx() as tx:
         case = _load(tx, case_id, actor, (c.DE,), states=(c.PC_REVIEW, c.NONRESPONDER),
-                     expected_version=expected_version)
+                     expected_version=expected_version, action="mailer.decide")
         ben = tx.beneficiary(case["ssn"])
         assert ben is not None
         if medical_remark is not None:
@@ -233,7 +234,7 @@ def decide(store: Store, case_id: str, actor: Actor, on: dt.date, *, full_cdr: b
                 raise ReviewError(f"case {case_id}: medical_remark is the REMARK of a deferral whose DCF medical data "
                                   "is blank (DI 40502.001J.3.a NOTE); a DO CDR takes remarks")
             if not ben.get("qmid_medical_blank"):
-                raise ReviewError(f"case {case_id}: medical_remark: the DCF medical data of SSN {case['ssn']} is not "
+                raise ReviewError(f"case {case_id}: medical_remark: the DCF medical data of its beneficiary is not "
                                   "blank, so the system calculates the new diary and no medical REMARK is entered "
                                   "(DI 40502.001J.3.a NOTE)")
         ipca = c.ipca(full_cdr, vr_requested)
@@ -302,13 +303,12 @@ def return_to_bet_dt(store: Store, case_id: str, actor: Actor, on: dt.date, *, r
             # J.2.c: after mailer processing, deferred cases (not integrity-sampled) with earnings under the
             # tolerance return to the BET/DT to develop the unposted earnings (DI 40510.000); the mailer stays
             # deferred.
-            case = _load(tx, case_id, actor, (), states=(c.DEFERRED,), expected_version=expected_version)
-            if actor.role not in c.STAGE_ROLES[c.DE]:
-                raise ReviewError(f"{actor} may not return a case to the BET/DT: roles DC, DE, DEC")
+            case = _load(tx, case_id, actor, (), states=(c.DEFERRED,), expected_version=expected_version,
+                         action="mailer.return_to_bet")
             _simple(tx, case, actor, on, "RETURNED TO BET/DT FOR EARNINGS DEVELOPMENT",
                     {"reason": reason, "cite": "DI 40502.001J.2.c; DI 40510.000"}, {})
             return
-        case = _load(tx, case_id, actor, (c.DE,), expected_version=expected_version)
+        case = _load(tx, case_id, actor, (c.DE,), expected_version=expected_version, action="mailer.return_to_bet")
         _simple(tx, case, actor, on, "RETURNED TO BET/DT", {"reason": reason, "cite": "DI 40502.001J.3.a NOTE"},
                 {"review_stage": c.BET_DT})
 
@@ -323,12 +323,19 @@ def dircon(store: Store, case_id: str, actor: Actor, on: dt.date, *, result: Res
         current = tx.require_case(case_id)
         if current["state"] == c.PC_REVIEW:
             return _review_dircon(tx, current, actor, on, result, expected_version)
-        case = _load(tx, case_id, actor, (c.DIRCON,), states=(c.NONRESPONDER,), expected_version=expected_version)
-        prior = [r for (r,) in tx.conn.execute(
-            select(events.c.detail).where(events.c.case_id == case_id,
-                                          events.c.event_type == c.label(case["title"], "DIRCON ATTEMPT"))
-            .order_by(events.c.event_id))]
-        attempts = [json.loads(p)["result"] for p in prior] + [result]
+        case = _load(tx, case_id, actor, (c.DIRCON,), states=(c.NONRESPONDER,), expected_version=expected_version,
+                     action="mailer.dircon")
+        ben = tx.beneficiary(case["ssn"])
+        assert ben is not None
+        prior = tx.conn.execute(
+            select(events.c.detail, events.c.event_date, events.c.actor, events.c.actor_role)
+            .where(events.c.case_id == case_id, events.c.event_type == c.label(case["title"], "DIRCON ATTEMPT"))
+            .order_by(events.c.event_id)).all()
+        attempts = [json.loads(p.detail)["result"] for p in prior] + [result]
+        # Each attempt as it was recorded: its own date and who made it (SSA-5002).
+        made = [{"date": str(p.event_date), "result": json.loads(p.detail)["result"],
+                 "by": f"{p.actor}:{p.actor_role}"} for p in prior]
+        made.append({"date": str(on), "result": result, "by": str(actor)})
         out = dircon_outcome(DirconInput(attempts=attempts, decision_date=on))
         ev = c.event(ssn=case["ssn"], case_id=case_id, event_date=on,
                      event_type=c.label(case["title"], "DIRCON ATTEMPT"), actor=actor,
@@ -337,16 +344,13 @@ def dircon(store: Store, case_id: str, actor: Actor, on: dt.date, *, result: Res
                              "outcome": out.action, "documented_on": "SSA-5002"},
                    idem_key=_key(case, "dircon"))
         fx = Effects(events=[ev])
-        fx.doc(case, "DIRCON_RECORD", on, {"attempts": [{"date": str(on), "result": a, "by": str(actor)}
-                                                        for a in attempts], "outcome": out.action},
-               _key(case, "dircon"))
+        fx.doc(case, ben, "DIRCON_RECORD", on, {"attempts": made, "outcome": out.action},
+               _key(case, "dircon"), versions=(out.policy_version,), parameters=("dircon_attempts",))
         if out.action == "ATTEMPT_AGAIN":
             fx.case = {"review_stage": c.DIRCON}
         elif out.action == "PROCESS_MAILER":
             fx.case = {"review_stage": c.DE}  # completed by telephone: the DE/DEC/DC decides (J.3 / J.4)
         else:
-            ben = tx.beneficiary(case["ssn"])
-            assert ben is not None
             ref = do_cdr(case, ben, on, actor, key=_key(case, "dircon"), reason="NONRESPONDER",
                          remarks=NONRESPONDER_REMARK, ipca=c.ipca(True, None))
             fx.events.extend(ref.events)
@@ -359,7 +363,8 @@ def dircon(store: Store, case_id: str, actor: Actor, on: dt.date, *, result: Res
 def _review_dircon(tx: Tx, case: dict[str, Any], actor: Actor, on: dt.date, result: Result,
                    expected_version: int | None) -> dict[str, Any]:
     """J.1: DIRCON by the reviewer for unanswered questions or unresolved issues; the review goes on."""
-    case = _load(tx, case["case_id"], actor, (c.BET_DT, c.DE), expected_version=expected_version)
+    case = _load(tx, case["case_id"], actor, (c.BET_DT, c.DE), expected_version=expected_version,
+                 action="mailer.dircon")
     out = dircon_outcome(DirconInput(attempts=[result], decision_date=on))
     _simple(tx, case, actor, on, "DIRCON ATTEMPT",
             {"result": result, "purpose": "unanswered questions / unresolved issues (DI 40502.001J.1)",
@@ -371,8 +376,8 @@ def referral_done(store: Store, case_id: str, actor: Actor, on: dt.date, *, note
                   expected_version: int | None = None) -> None:
     """E.2: the PC or FO has taken the "necessary action" on a mailer WBDOC referred; the SSN can be mailed again."""
     with store.tx() as tx:
-        _require_role(actor, PC_STAFF, "record the action on a WBDOC referral")
-        case = _load(tx, case_id, actor, (), states=(c.REFERRED,), expected_version=expected_version)
+        case = _load(tx, case_id, actor, (), states=(c.REFERRED,), expected_version=expected_version,
+                     action="mailer.referral_done")
         _simple(tx, case, actor, on, "REFERRAL ACTION COMPLETED", {"note": note, "cite": "DI 40502.001E.2"},
                 {"state": c.REFERRAL_CLOSED})
 
@@ -380,7 +385,6 @@ def referral_done(store: Store, case_id: str, actor: Actor, on: dt.date, *, note
 def undeliverable(store: Store, case_id: str, actor: Actor, on: dt.date, *, new_address: dict[str, Any] | None,
                   expected_version: int | None = None) -> str:
     """H.2: a hard-paper mailer returned undeliverable to the PC: IPCA event 7, then 6 or a resend."""
-    _require_role(actor, MAILROOM_ROLES, "record an undeliverable mailer (H.2)")
     address: dict[str, Any] = {}
     if new_address is not None:
         try:
@@ -395,10 +399,13 @@ def undeliverable(store: Store, case_id: str, actor: Actor, on: dt.date, *, new_
             raise ReviewError(f"new_address.{bad[0]}: {bad[1]}")
         address = {**a.model_dump(), "foreign_address": a.country != "US"}
     with store.tx() as tx:
-        if tx.require_case(case_id)["state"] == c.DEFERRED:
+        current = tx.require_case(case_id)
+        authz.require(tx, actor, "mailer.undeliverable", _resource(current))
+        if current["state"] == c.DEFERRED:
             raise ReviewError(f"case {case_id} is DEFERRED: a deferral notice the USPS returns is not re-sent; record "
                               "it with `cdrflow review notice-undeliverable` (DI 40502.001J.3.c)")
-        case = _load(tx, case_id, actor, (), states=(c.SENT, c.PC_RESENT), expected_version=expected_version)
+        case = _load(tx, case_id, actor, (), states=(c.SENT, c.PC_RESENT), expected_version=expected_version,
+                     action="mailer.undeliverable")
         evs = [c.event(ssn=case["ssn"], case_id=case_id, event_date=on,
                      event_type=c.label(case["title"], "UNDELIVERABLE"), code="IPCA 7",
                      actor=actor, detail={"cite": "DI 40502.001H.2"}, idem_key=_key(case, "undel7"))]
@@ -429,9 +436,9 @@ def undeliverable(store: Store, case_id: str, actor: Actor, on: dt.date, *, new_
 def dispose(store: Store, case_id: str, actor: Actor, on: dt.date, *, document: str,
             disposition: Literal["DESTROYED", "CLAIMS_FOLDER", "OTHER_COMPONENT"], note: str | None = None) -> None:
     """J.3.d: record how a mailer, facsimile, attachment, alert or profile sheet was disposed of."""
-    _require_role(actor, PC_STAFF | {"MAILROOM"}, "record a disposal (J.3.d)")
     with store.tx() as tx:
         case = tx.require_case(case_id)
+        authz.require(tx, actor, "mailer.dispose", _resource(case))
         if case["state"] not in c.CLOSED_STATES:
             raise ReviewError(f"case {case_id} is {case['state']}; documents are disposed of after the decision")
         tx.append([c.event(ssn=case["ssn"], case_id=case_id, event_date=on,
@@ -454,9 +461,9 @@ def notice_undeliverable(store: Store, case_id: str, actor: Actor, on: dt.date) 
     disposed of as DESTROYED). There is no resend: a second return of the same notice is refused, and so is the
     H.2 undeliverable command on the deferred case.
     """
-    _require_role(actor, MAILROOM_ROLES, "record a returned deferral notice (J.3.c)")
     with store.tx() as tx:
         case = tx.require_case(case_id)
+        authz.require(tx, actor, "mailer.notice_undeliverable", _resource(case))
         notices = [dict(r) for r in tx.conn.execute(
             select(documents.c.doc_id, documents.c.created_on, documents.c.disposed_on, documents.c.disposition)
             .where(documents.c.case_id == case_id, documents.c.kind == "DEFERRAL_NOTICE")).mappings()]

@@ -25,15 +25,18 @@ from typing import Any
 
 from sqlalchemy import select, text
 
+from cdrflow import authz
+from cdrflow.authz import Resource
 from cdrflow.dcf.schema import ingest_runs
-from cdrflow.dcf.store import Store, StoreError, now
+from cdrflow.dcf.store import Actor, Store, StoreError, now
+from cdrflow.kernel.errors import Conflict, InvalidState
 
 
-class FileHeld(StoreError):
+class FileHeld(StoreError, Conflict):
     """Another run is ingesting this file now; nothing was written by this one; a rerun later is safe."""
 
 
-class AlreadyIngested(StoreError):
+class AlreadyIngested(StoreError, InvalidState):
     """The file was ingested before under another receipt date and no override was given."""
 
 
@@ -130,8 +133,8 @@ def start(store: Store, path: Path, sha: str, as_of: dt.date, *, reingest_reason
             raise AlreadyIngested(
                 f"{path}: this file (content sha256 {sha[:16]}…) was already ingested as received on {dates} "
                 f"(run {ids}); ingesting it as received on {as_of} would take its records as new receipts. "
-                "Nothing was written. If WBDOC really sent the same file again, rerun with "
-                "--reingest --reason TEXT (the override is logged with the run)")
+                "Nothing was written. If WBDOC really sent the same file again, ingest it as a re-ingest with the "
+                "reason (the override is logged with the run)", field="reingest_reason")
         override = {"reingest": True, "reason": reingest_reason.strip(), "operator": operator,
                     "earlier_runs": [r["run_id"] for r in earlier if r["as_of"] != as_of],
                     "earlier_as_of": [str(d) for d in other]}
@@ -167,11 +170,12 @@ def close_earlier(conn: Any, run_id: int, sha: str, as_of: dt.date) -> list[int]
     return [r["run_id"] for r in rows]
 
 
-def listing(store: Store, *, everything: bool = False) -> list[dict[str, Any]]:
+def listing(store: Store, actor: Actor, *, everything: bool = False) -> list[dict[str, Any]]:
     """The intake runs, newest first: the unfinished ones (or all), each with ``status``:
     ``running`` (a live process holds the file), ``unfinished`` (stopped: rerun it), ``finished``,
     or ``closed by run N``."""
     with store.read() as tx:
+        authz.require(tx, actor, "mailer.runs.read", Resource("ingest_runs"))
         stmt = select(ingest_runs).order_by(ingest_runs.c.run_id.desc())
         if not everything:
             stmt = stmt.where(ingest_runs.c.finished_at.is_(None))

@@ -6,8 +6,9 @@ GN 01050.055 and DI 11010.285A: foreign -> PC-8; a living disabled wage earner u
 
 PC 1-6 by area number looks in two tables, in this order:
 
-1. the site's table (GN 01070.245), loaded with ``--pc-ssn-table FILE`` or
-   ``CDRFLOW_PC_SSN_TABLE`` (:func:`use_ssn_table`); its answers are labelled ``site table: ...``;
+1. the site's table (GN 01070.245), an input of the calc (``site_table``; the CLI reads it from
+   ``--pc-ssn-table FILE`` or ``CDRFLOW_PC_SSN_TABLE`` with :func:`load_ssn_table` and passes it down,
+   nothing is kept between runs); its answers are labelled ``site table: ...``;
 2. the shipped public chart ``data/pc_ssn_jurisdiction.yaml`` (GN 01704.910, 1985), PARTIAL and
    HISTORICAL; its answers carry that label.
 
@@ -19,18 +20,20 @@ the reason says how a site loads its table. See docs/interpretations.md#pc-ssn-t
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import itertools
-from dataclasses import dataclass
+import json
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from cdrflow.engine.calc import CalcOutput, Explain, calc
 from cdrflow.engine.errors import InputError, PolicyError
 from cdrflow.engine.tables import DecisionTable
 from cdrflow.engine.yamlio import load_yaml
+from cdrflow.kernel.ssn import SsnDigits
 
 from .record import Title
 from .registry import REGISTRY
@@ -46,64 +49,111 @@ RANDOMIZATION_NOTE = ("SSNs issued since 2011-06-25 are randomized (SSN randomiz
 BY_SSN_CITE = "DI 40502.001E.4.a (the first three numbers of the SSN determine PC 1 through 6)"
 
 
-@dataclass(frozen=True)
-class SsnTable:
-    """Area-number ranges -> PC 1-6, with the label every answer from it carries."""
+class SsnRange(BaseModel):
+    """One row of an area-number table: ``{from: "001", to: "134", pc: 1}`` (inclusive; other keys ignored)."""
 
-    reference: str
-    label: str
-    kind: Literal["SITE_TABLE", "PUBLIC_CHART"]
-    ranges: tuple[tuple[int, int, int], ...]
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    start: Annotated[int, Field(alias="from", ge=1, le=999, description="first area number, 001-999")]
+    end: Annotated[int, Field(alias="to", ge=1, le=999, description="last area number, 001-999")]
+    pc: Annotated[int, Field(ge=1, le=6, description="PC 1-6")]
+
+
+class SsnTable(BaseModel):
+    """A site's GN 01070.245 table: area-number ranges -> PC 1-6, with the label every answer from it carries.
+
+    A value, not a setting: whoever answers by it is given it (``JurisdictionInput.site_table``, a cycle's
+    ``pc_ssn_table``). Two tables with the same content are equal and hash alike (:attr:`digest`, the
+    SHA-256 of the content), so a memo keyed on a table never answers from another one.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    kind: ClassVar[Literal["SITE_TABLE", "PUBLIC_CHART"]] = "SITE_TABLE"
+    reference: Annotated[str, Field(min_length=1, max_length=200, description="the table's citation or name")]
+    ranges: Annotated[tuple[SsnRange, ...], Field(max_length=1000, description="area-number ranges, no overlap")]
+    _digest: str = PrivateAttr(default="")
+
+    @field_validator("ranges", mode="after")
+    @classmethod
+    def _no_overlap(cls, v: tuple[SsnRange, ...]) -> tuple[SsnRange, ...]:
+        for i, r in enumerate(v):
+            if r.start > r.end:
+                raise ValueError(f"range {i}: from {r.start:03d} is after to {r.end:03d}")
+        ranges = tuple(sorted(v, key=lambda r: (r.start, r.end)))
+        for a, b in itertools.pairwise(ranges):
+            if b.start <= a.end:
+                raise ValueError(f"area number ranges overlap at {b.start:03d}")
+        return ranges
+
+    def model_post_init(self, context: Any, /) -> None:
+        content = json.dumps([self.kind, self.reference, self.label, [[r.start, r.end, r.pc] for r in self.ranges]],
+                             ensure_ascii=False, separators=(",", ":"))
+        self._digest = hashlib.sha256(content.encode("utf-8")).hexdigest()
+
+    @property
+    def label(self) -> str:
+        return f"site table: {self.reference}"
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the table's content (kind, reference, label, ranges): its identity."""
+        return self._digest
+
+    def __hash__(self) -> int:
+        return hash(self._digest)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SsnTable) and other.kind == self.kind and other._digest == self._digest
 
     @classmethod
-    def load(cls, path: Path, *, kind: Literal["SITE_TABLE", "PUBLIC_CHART"] = "SITE_TABLE") -> SsnTable:
+    def load(cls, path: Path) -> Self:
+        """Read a table from YAML (``reference`` and ``ranges``; the reference defaults to the file's name)."""
         data: Any = load_yaml(path)
         if not isinstance(data, dict):
             raise PolicyError(f"{path}: expected a mapping with 'reference' and 'ranges'")
-        ranges: list[tuple[int, int, int]] = []
-        for i, r in enumerate(data.get("ranges") or []):
-            lo, hi, pc = int(str(r["from"])), int(str(r["to"])), int(r["pc"])
-            if not (1 <= lo <= hi <= 999) or pc not in range(1, 7):
-                raise PolicyError(f"{path}: range {i} must have 001 <= from <= to <= 999 and pc 1-6, got {r}")
-            ranges.append((lo, hi, pc))
-        ranges.sort()
-        for (_a, b, _p), (c, _d, _q) in itertools.pairwise(ranges):
-            if c <= b:
-                raise PolicyError(f"{path}: area number ranges overlap at {c:03d}")
-        reference = str(data.get("reference") or path.name)
-        if kind == "PUBLIC_CHART":
-            label = str(data["label"])
-        else:
-            label = f"site table: {reference}"
-        return cls(reference, label, kind, tuple(ranges))
+        try:
+            return cls.model_validate({**data, "reference": str(data.get("reference") or path.name),
+                                       "ranges": data.get("ranges") or []})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            msg = str(first["msg"]).removeprefix("Value error, ")
+            raise PolicyError(f"{path}: {where + ': ' if where else ''}{msg}") from None
 
     def pc_for(self, area: int) -> int | None:
-        for lo, hi, pc in self.ranges:
-            if lo <= area <= hi:
-                return pc
+        for r in self.ranges:
+            if r.start <= area <= r.end:
+                return r.pc
         return None
 
 
-_active: list[SsnTable] = []
-"""The site's table, when one is loaded (at most one)."""
+class PublicChart(SsnTable):
+    """The shipped public chart, whose own ``label`` travels with its answers."""
+
+    kind: ClassVar[Literal["SITE_TABLE", "PUBLIC_CHART"]] = "PUBLIC_CHART"
+    chart_label: Annotated[str, Field(alias="label", min_length=1)]
+
+    @property
+    def label(self) -> str:
+        return self.chart_label
 
 
 @cache
-def public_chart() -> SsnTable:
+def public_chart() -> PublicChart:
     """The shipped GN 01704.910 (1985) chart: partial and historical."""
-    return SsnTable.load(HERE / "data" / "pc_ssn_jurisdiction.yaml", kind="PUBLIC_CHART")
+    return PublicChart.load(HERE / "data" / "pc_ssn_jurisdiction.yaml")
 
 
-def use_ssn_table(path: Path) -> SsnTable:
-    """Load the site's GN 01070.245 table at ``path``; it takes precedence over the public chart."""
-    table = SsnTable.load(path, kind="SITE_TABLE")
-    _active[:] = [table]
-    return table
+def load_ssn_table(path: Path) -> SsnTable:
+    """Read the site's GN 01070.245 table at ``path`` (``--pc-ssn-table FILE``); :class:`PolicyError` if it is
+    not one. Nothing is kept: the table is given to whoever answers by it."""
+    return SsnTable.load(path)
 
 
-def ssn_tables() -> tuple[SsnTable, ...]:
-    """The tables PC 1-6 is looked up in, in precedence order: the site's (if loaded), then the public chart."""
-    return (*_active, public_chart())
+def ssn_tables(site_table: SsnTable | None = None) -> tuple[SsnTable, ...]:
+    """The tables PC 1-6 is looked up in, in precedence order: ``site_table`` (if any), then the public chart."""
+    return (public_chart(),) if site_table is None else (site_table, public_chart())
 
 
 @cache
@@ -126,19 +176,16 @@ class JurisdictionInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: Title
-    ssn: str
+    ssn: SsnDigits  # the one rule (cdrflow.kernel.ssn)
     foreign: bool = False
     beneficiary_type: Literal["DISABLED_WORKER", "AUXILIARY", "OTHER"]
     wage_earner_age: Annotated[int, Field(ge=0, le=130)] | None = None
     wage_earner_deceased: bool = False
     as_of: dt.date | None = None
-
-    @field_validator("ssn")
-    @classmethod
-    def _ssn(cls, v: str) -> str:
-        if len(v) != 9 or not v.isdigit():
-            raise ValueError("must be 9 digits")
-        return v
+    site_table: SsnTable | None = Field(
+        default=None, description="the site's GN 01070.245 table ({reference, ranges: [{from, to, pc}]}), "
+                                  "looked in before the shipped public chart; absent: the public chart only "
+                                  "(the CLI fills it from --pc-ssn-table FILE or CDRFLOW_PC_SSN_TABLE)")
 
 
 class Jurisdiction(CalcOutput):
@@ -198,7 +245,8 @@ def pc_jurisdiction(inp: JurisdictionInput, explain: Explain) -> Jurisdiction:
     area_text = inp.ssn[:3]
     pc: int | None = None
     found: SsnTable | None = None
-    for t in ssn_tables():  # the site's table first, then the public chart
+    tables = ssn_tables(inp.site_table)
+    for t in tables:  # the site's table first, then the public chart
         explain.versions[f"data:pc_ssn_{t.kind.lower()}"] = t.reference
         pc = t.pc_for(int(area_text))
         if pc is not None:
@@ -206,7 +254,7 @@ def pc_jurisdiction(inp: JurisdictionInput, explain: Explain) -> Jurisdiction:
             break
     if pc is None or found is None:
         names = [f"the site table ({t.reference})" if t.kind == "SITE_TABLE"
-                 else f"the public chart ({t.reference}, partial and historical)" for t in ssn_tables()]
+                 else f"the public chart ({t.reference}, partial and historical)" for t in tables]
         where = f"is in neither {names[0]} nor {names[1]}" if len(names) == 2 else f"is not in {names[0]}"
         explain.rule("pc-unknown-by-ssn", BY_SSN_CITE, f"area number {area_text} is in no loaded table")
         return Jurisdiction(

@@ -7,12 +7,12 @@ SSA-455-OCR-SM (DI 40502.001B.7); a hard-paper SSA-455 is keyed with the same nu
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from cdrflow.engine.months import Month
+from cdrflow.kernel.ssn import SsnDigits
 
 Title = Literal["T2", "T2/16", "T16"]
 Profile = Literal["H", "M", "L"]
@@ -35,9 +35,6 @@ ATTACHMENT_KIND_SUBJECT: dict[str, Subject] = {
     "WORK_AND_MEDICAL": "WORK_AND_MEDICAL",
 }
 """Subject of an attachment by its kind when the record gives no subject (E.3.b examples)."""
-
-_SSN = re.compile(r"^\d{9}$")
-
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -83,7 +80,7 @@ class ReturnedMailer(Strict):
     """The WBDOC electronic data file record (DI 40502.001E.3.a) for one returned mailer."""
 
     mailer_id: Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
-    ssn: str
+    ssn: SsnDigits  # the one rule (cdrflow.kernel.ssn): never-issued numbers are refused (interpretations §77)
     title: Title
     form: Literal["SSA-455-OCR-SM", "SSA-455"]
     request: Literal["FIRST", "SECOND"]
@@ -113,13 +110,6 @@ class ReturnedMailer(Strict):
     decision_date: dt.date | None = Field(
         default=None, description="Date the policy in force is taken from; absent means the latest policy."
     )
-
-    @field_validator("ssn")
-    @classmethod
-    def _ssn(cls, v: str) -> str:
-        if not _SSN.match(v):
-            raise ValueError("must be 9 digits")
-        return v
 
     @field_validator("signed")
     @classmethod
