@@ -216,7 +216,7 @@ def _show_outcomes(result: Any) -> None:
 @app.command()
 def decide(
     file: Annotated[Path, typer.Argument(help="returned mailers: .jsonl or .parquet")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="decisions: .parquet, .csv or .jsonl")] = Path(
+    output: Annotated[Path, typer.Option("-o", "--out", help="decisions: .parquet, .csv or .jsonl")] = Path(
         "decisions.parquet"),
     rejects: Annotated[Path | None, typer.Option(help="reject file (default: OUTPUT's name + .rejects.jsonl)")] = None,
     as_of: Annotated[str | None, typer.Option(help="decision date YYYY-MM-DD (default: latest policy)")] = None,
@@ -238,7 +238,7 @@ def decide(
     from cdrflow.batch.files import OUTPUT_FORMATS, decide_stream, model_path_text
 
     if output.suffix.lower() not in OUTPUT_FORMATS:
-        err.print(f"error: --output: {output}: use one of {', '.join(OUTPUT_FORMATS)}")
+        err.print(f"error: --out: {output}: use one of {', '.join(OUTPUT_FORMATS)}")
         raise typer.Exit(2)
     try:
         on = dt.date.fromisoformat(as_of) if as_of else None
@@ -249,7 +249,7 @@ def decide(
     from cdrflow.safeio import SamePathError, refuse_overwrite
 
     try:  # before anything is opened for writing (interpretations §73)
-        refuse_overwrite({"FILE": file}, {"--output": output, "--rejects": rej})
+        refuse_overwrite({"FILE": file}, {"--out": output, "--rejects": rej})
     except SamePathError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -351,7 +351,7 @@ def compare(
 def demo(
     count: Annotated[int, typer.Option(help="beneficiaries in the synthetic population")] = 20000,
     months: Annotated[int, typer.Option(help="months of selection cycles")] = 24,
-    out_dir: Annotated[Path, typer.Option("--out")] = Path("demo-out"),
+    out_dir: Annotated[Path, typer.Option("--out", "-o")] = Path("demo-out"),
     seed: Annotated[int, typer.Option()] = 455,
 ) -> None:
     """The main job: a fresh SQLite DCF, a synthetic population and 24 months of the mailer lifecycle."""
@@ -407,7 +407,7 @@ def demo(
 @app.command("sample")
 def sample(
     count: Annotated[int, typer.Option(help="number of returned mailers to simulate")] = 20000,
-    out_dir: Annotated[Path, typer.Option("--out")] = Path("demo-out"),
+    out_dir: Annotated[Path, typer.Option("--out", "-o")] = Path("demo-out"),
     seed: Annotated[int, typer.Option()] = 455,
 ) -> None:
     """Generate a sample file of returned mailers, decide it in batch, and show the outcomes (no database)."""

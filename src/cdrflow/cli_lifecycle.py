@@ -7,6 +7,7 @@ Errors a user can fix exit with code 2 and one line that names the record or fie
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -349,7 +350,7 @@ def population_generate(
     count: Annotated[int, typer.Option(help="number of beneficiaries")] = 20000,
     seed: Annotated[int, typer.Option()] = 7,
     as_of: Annotated[str, typer.Option("--as-of", help="population date")] = "2026-01-01",
-    out_file: Annotated[Path | None, typer.Option("--out", help="also write CSV/Parquet")] = None,
+    out_file: Annotated[Path | None, typer.Option("--out", "-o", help="also write CSV/Parquet")] = None,
     db: DbOpt = None,
 ) -> None:
     """Generate a synthetic, realistic population and load it into the DCF."""
@@ -533,6 +534,7 @@ def _no_overwrite(inputs: dict[str, Path | None], outputs: dict[str, Path | None
 
 def runs(
     all_: Annotated[bool, typer.Option("--all", help="every intake run, not only the unfinished ones")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
     db: DbOpt = None,
 ) -> None:
     """Intake runs that did not finish (a killed or failed `cdrflow ingest`), newest first.
@@ -545,6 +547,9 @@ def runs(
 
     store, me = _session(db)
     rows = _run(lambda: r.listing(store, me, everything=all_))
+    if as_json:
+        out.print_json(json.dumps(rows, default=str))
+        return
     for row in rows:  # one line per run (a table would fold the file names)
         cnt, ov = row["counts"], row["override"]
         parts = [f"run {row['run_id']}: {row['status']}", f"received {row['as_of']}",

@@ -540,7 +540,7 @@ def panel_gap(dds: Annotated[str, typer.Option("--dds")], as_of: AsOfOpt, as_jso
 def report(
     dds: Annotated[str, typer.Option("--dds", help="the DDS, e.g. DDS-PA")],
     fy: Annotated[int, typer.Option("--fy", help="federal fiscal year (October to September), e.g. 2025")],
-    output: Annotated[Path, typer.Option("-o", "--output", help="the report: .html, .pdf (through Chromium) or "
+    output: Annotated[Path, typer.Option("-o", "--out", help="the report: .html, .pdf (through Chromium) or "
                                                                  ".json (the figures)")],
     kind: Annotated[str, typer.Option("--kind", help="oversight: the RO's annual oversight report (D.3.i); "
                                                      "summary: the DDS's M/PR activity summary (D.4)")] = "oversight",
@@ -555,11 +555,11 @@ def report(
         err.print(f"error: --kind: oversight or summary, got {kind!r}")
         raise typer.Exit(2)
     if output.suffix.lower() not in (".html", ".pdf", ".json"):
-        err.print(f"error: --output: {output}: use .html, .pdf or .json")
+        err.print(f"error: --out: {output}: use .html, .pdf or .json")
         raise typer.Exit(2)
     from cdrflow.cli_lifecycle import _no_overwrite
 
-    _no_overwrite({}, {"--output": output}, db)  # never over the database (interpretations §73)
+    _no_overwrite({}, {"--out": output}, db)  # never over the database (interpretations §73)
     store, me = _session(db)
     with domain_errors():
         data = report_data(store, me, dds, fy, kinds[kind.lower()])
@@ -575,7 +575,7 @@ def report(
         try:
             html_to_pdf(render_mpr_report(data), output, chromium=settings().chromium)
         except PdfUnavailable as exc:
-            err.print(f"error: --output: {exc}")
+            err.print(f"error: --out: {exc}")
             raise typer.Exit(2) from None
     else:
         write_text(output, render_mpr_report(data))

@@ -68,9 +68,10 @@ def review_queue(stage: Annotated[str | None, typer.Option(help="only this revie
     if as_json:
         out.print_json(json.dumps(rows, default=str))
         return
-    t = Table(title="PC review queue")
-    for col in ("case", "ssn", "title", "profile", "pc", "state", "stage", "alert", "since", "version"):
-        t.add_column(col)
+    t = Table(title="PC review queue", box=None)
+    t.add_column("case", no_wrap=True, min_width=19)  # a case id is never cut: it is what the next command takes
+    for col in ("ssn", "title", "profile", "pc", "state", "stage", "alert", "since", "version"):
+        t.add_column(col, overflow="fold")
     for r in rows:
         alert = f"{r['alert_type'] or ''} {r['alert_message'] or ''}".strip()
         t.add_row(r["case_id"], r["ssn"], r["title"], r["profile"], str(r["pc"]), r["state"], r["review_stage"] or "",
@@ -79,9 +80,12 @@ def review_queue(stage: Annotated[str | None, typer.Option(help="only this revie
 
 
 @review_app.command("show")
-def review_show(case_id: str, db: DbOpt = None) -> None:
-    """The case, its alert, and the reviewer guide's recommendation (J.2.d)."""
+def review_show(case_id: str, as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+                db: DbOpt = None) -> None:
+    """The case, its alert, and the reviewer guide's recommendation (J.2.d). The SSN shows masked
+    (`cdrflow case CASE --reveal REASON` shows it, logged)."""
     from cdrflow import authz
+    from cdrflow.kernel.ssn import mask, mask_all
     from cdrflow.workflow.history import case_resource
     from cdrflow.workflow.review import guide
 
@@ -93,6 +97,10 @@ def review_show(case_id: str, db: DbOpt = None) -> None:
     # G.7: the integrity sample is "essentially invisible to the PC reviewer": the reviewer's view leaves out
     # the sampler's flags (`cdrflow case` shows an auditor the whole history).
     shown = {k: v for k, v in case.items() if v is not None and not k.startswith("integrity_")}
+    shown["ssn"] = mask(case["ssn"])
+    if as_json:  # the guide carries the mailer as received: the SSN in it is masked too
+        out.print_json(mask_all(json.dumps({"case": shown, "guide": g}, default=str), case["ssn"]))
+        return
     out.print(Panel.fit("\n".join(f"{k}: {v}" for k, v in shown.items()), title=case_id))
     p = g.get("profile")
     if p:
@@ -303,7 +311,7 @@ def case(case_id: Annotated[str | None, typer.Argument(help="case id (from the q
     """
     import sys
 
-    from cdrflow.kernel.ssn import check_ssn, dashed, mask
+    from cdrflow.kernel.ssn import check_ssn, dashed, mask, mask_all
     from cdrflow.workflow.history import case_history, reveal_ssn
 
     if (case_id is None) == (not ssn_stdin):
@@ -319,7 +327,7 @@ def case(case_id: Annotated[str | None, typer.Argument(help="case id (from the q
     h = _run(lambda: case_history(store, me, case_id=case_id, ssn=ssn_in))
     ssn = h["beneficiary"]["ssn"]
     if reveal is not None:
-        first = h["cases"][-1]["case_id"] if h["cases"] else None
+        first = case_id or (h["cases"][-1]["case_id"] if h["cases"] else None)
         _run(lambda: reveal_ssn(store, me, first, reason=reveal))
         shown = dashed(ssn)
     else:
@@ -329,8 +337,9 @@ def case(case_id: Annotated[str | None, typer.Argument(help="case id (from the q
         e["ssn"] = shown
     for cs in h["cases"]:
         cs["ssn"] = shown
-    if as_json:
-        out.print_json(json.dumps(h, default=str))
+    if as_json:  # event details carry the mailers as received: their SSN is masked too unless revealed
+        text = json.dumps(h, default=str)
+        out.print_json(text if reveal is not None else mask_all(text, ssn))
         return
     b = h["beneficiary"]
     out.print(Panel.fit(f"{b['name']}  SSN {shown} {b['bic_or_id']}  {b['title']}  "
@@ -366,20 +375,34 @@ def case(case_id: Annotated[str | None, typer.Argument(help="case id (from the q
                   + f"  (version {cs['version']})")
 
 
-def documents(case_id: str, out_file: Annotated[Path, typer.Option("--out")] = Path("case.html"),
+def documents(case_id: str, out_file: Annotated[Path, typer.Option("--out", "-o")] = Path("case.html"),
+              reveal: Annotated[str | None, typer.Option("--reveal", help="keep the full SSN on the pages (as "
+                                                         "issued); give the reason (logged)")] = None,
               db: DbOpt = None) -> None:
-    """Render a case's documents (alert, facsimile, profile sheet, notices, referrals) as one HTML page."""
+    """Render a case's documents (alert, facsimile, profile sheet, notices, referrals) as one HTML page.
+
+    The documents are what was issued; on screen the SSN is masked everywhere it appears (scanlines too)
+    unless --reveal REASON, which needs a role allowed to see it and is logged.
+    """
     from cdrflow.documents import render_bundle
+    from cdrflow.kernel.ssn import mask_all
     from cdrflow.safeio import write_text
-    from cdrflow.workflow.history import document_payloads
+    from cdrflow.workflow.history import document_payloads, reveal_ssn, ssn_of_case
 
     _no_overwrite({}, {"--out": out_file}, db)
     store, me = _session(db)
     docs = _run(lambda: document_payloads(store, case_id, me))
     if not docs:
         raise _fail(f"case {case_id} has no documents (yet); nothing was written")
-    write_text(out_file, render_bundle(f"Case {case_id}", docs))  # owner-only, renamed into place
-    out.print(f"{len(docs)} documents -> {out_file}")
+    page = render_bundle(f"Case {case_id}", docs)
+    if reveal is not None:
+        _run(lambda: reveal_ssn(store, me, case_id, reason=reveal))
+    else:
+        with _user_errors(), store.read() as tx:
+            ssn = ssn_of_case(tx, case_id, me)
+        page = mask_all(page, ssn)
+    write_text(out_file, page)  # owner-only, renamed into place
+    out.print(f"{len(docs)} documents -> {out_file}" + ("" if reveal is not None else " (SSN masked)"))
 
 
 def register(app: typer.Typer) -> None:

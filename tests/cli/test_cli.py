@@ -141,7 +141,7 @@ def test_decide_unreadable_input_is_exit_2(tmp_path: Path) -> None:
         assert p.returncode == 2, (path, p.stdout, p.stderr)
         assert "error" in p.stderr
     p = run("decide", str(bad), "-o", str(tmp_path / "x.xlsx"))
-    assert p.returncode == 2 and "--output" in p.stderr
+    assert p.returncode == 2 and "--out" in p.stderr
 
 
 def test_tables_check_passes() -> None:

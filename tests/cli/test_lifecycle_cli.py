@@ -212,3 +212,39 @@ def test_demo_figures_count_nonresponder_referrals(tmp_path: Path) -> None:
     assert nonresponder_docdr["count"] > 0
     b3 = next(f for f in metrics["figures"] if f["cite"] == "DI 40502.001B.3")
     assert b3["denominator"]["count"] == flow["completed"]["total"]["count"]  # nonresponder referrals not in it
+
+
+def test_what_a_reviewer_reads_has_the_ssn_masked_unless_revealed_with_a_logged_reason(store: Store,
+                                                                                        tmp_path: Path) -> None:
+    """`review show`, `case` and `documents` show ***-**-NNNN (scanlines too); `--reveal REASON` shows the SSN and
+    the access log holds the reveal with its reason, never the number (issue 13 item 4)."""
+    from cdrflow.dcf.schema import access_log
+
+    ssn, dashed = "423470001", "423-47-0001"
+    db = _url(store)
+    cid = _pc_review_case(store, tmp_path, ssn, q1a_worked="YES")
+    de = token_for(store, "dee", "DE", pc=7)
+    for args in (("review", "show", cid), ("review", "show", cid, "--json"), ("case", cid), ("case", cid, "--json")):
+        code, text = cli(*args, "--db", db, token=de)
+        assert code == 0, text
+        assert ssn not in text and dashed not in text and "***-**-0001" in text, (args, text)
+    masked, shown = tmp_path / "m.html", tmp_path / "r.html"
+    assert cli("documents", cid, "-o", str(masked), "--db", db, token=de)[0] == 0
+    page = masked.read_text()
+    assert ssn not in page and dashed not in page and "***-**-0001" in page and "*****0001" in page
+    code, text = cli("documents", cid, "-o", str(shown), "--reveal", "checking the claim number", "--db", db, token=de)
+    assert code == 0 and dashed in shown.read_text(), text
+    code, text = cli("case", cid, "--reveal", "caller verified by phone", "--db", db, token=de)
+    assert code == 0 and dashed in text, text
+    with store.read() as tx:
+        rows = tx.conn.execute(select(access_log.c.action, access_log.c.resource, access_log.c.reason)
+                               .where(access_log.c.action == "ssn.reveal")).all()
+        every = tx.conn.execute(select(access_log.c.resource, access_log.c.reason)).all()
+    assert {(a, r, why) for a, r, why in rows} == {("ssn.reveal", f"case:{cid}", "checking the claim number"),
+                                                  ("ssn.reveal", f"case:{cid}", "caller verified by phone")}
+    assert not any(ssn in f"{r} {why}" for r, why in every)
+    # a clerk of another PC may not reveal it, and the refusal is logged
+    flc = token_for(store, "flc3", "FLC", pc=3)
+    code, text = cli("case", cid, "--reveal", "curious", "--db", db, token=flc)
+    assert code == 4 and ssn not in text, text
+    assert_denied(store, "flc3", "mailer.case.read", f"case:{cid}")

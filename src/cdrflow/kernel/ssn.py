@@ -71,3 +71,15 @@ def mask(value: Any) -> str:
 def dashed(value: str) -> str:
     """The full SSN as people write it, for a logged reveal or a document that must carry it."""
     return f"{value[:3]}-{value[3:5]}-{value[5:]}"
+
+
+def mask_all(text: str, ssn: str) -> str:
+    """``text`` with every occurrence of ``ssn`` (as ``123-45-6789``, ``123 45 6789`` or ``123456789``, also
+    inside a scanline) masked to its last four digits: what a person sees of a document on screen."""
+    if not (len(ssn) == 9 and ssn.isdigit()):
+        return text
+    last = ssn[5:]
+    for shown, masked in ((f"{ssn[:3]}-{ssn[3:5]}-{ssn[5:]}", f"***-**-{last}"),
+                          (f"{ssn[:3]} {ssn[3:5]} {ssn[5:]}", f"*** ** {last}"), (ssn, f"*****{last}")):
+        text = text.replace(shown, masked)
+    return text
