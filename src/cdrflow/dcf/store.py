@@ -9,7 +9,7 @@ reviewers acting on one case — one wins, the other gets :class:`ConflictError`
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -320,6 +320,22 @@ class Tx:
                 "nothing was written"
             )
         return len(rows)
+
+    def update_versioned(self, table: Any, key: Any, version: int, values: dict[str, Any],
+                         conflict: Callable[[], str]) -> int:
+        """The one optimistic lock: update the row of ``table`` whose primary key is ``key`` if it is still at
+        ``version`` (``version`` becomes ``version + 1``); returns the new version. A row that moved on (or is
+        gone) is a :class:`ConflictError` with the message ``conflict()`` builds (who acted, what to do); a
+        guard's refusal is a :class:`GuardError`."""
+        (pk,) = table.primary_key.columns
+        try:
+            hit = self.conn.execute(update(table).where(pk == key, table.c.version == version)
+                                    .values(**values, version=version + 1)).rowcount
+        except DBAPIError as exc:
+            raise _guard(exc) from exc
+        if hit != 1:
+            raise ConflictError(conflict())
+        return version + 1
 
     def update_case(self, case_id: str, expected_version: int, **changes: Any) -> int:
         """Update one case if it is still at ``expected_version``; returns the new version."""

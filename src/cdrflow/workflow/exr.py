@@ -42,7 +42,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from cdrflow import authz
@@ -373,18 +373,19 @@ def _record(tx: Tx, case: dict[str, Any], actor: Actor, rows: Sequence[dict[str,
             development_complete: bool, **changes: Any) -> int:
     """The version check first (so a losing concurrent examiner writes nothing), then the findings."""
     stamp = now()
-    res = tx.conn.execute(
-        update(exr_cases).where(exr_cases.c.case_id == case["case_id"], exr_cases.c.version == case["version"])
-        .values(version=exr_cases.c.version + 1, updated_at=stamp, **changes))
-    if res.rowcount != 1:
+
+    def conflict() -> str:
         last = tx.conn.execute(select(exr_findings.c.step, exr_findings.c.actor, exr_findings.c.actor_role,
                                       exr_findings.c.at).where(exr_findings.c.case_id == case["case_id"])
                                .order_by(exr_findings.c.finding_id.desc()).limit(1)).first()
         now_at = tx.conn.execute(select(exr_cases.c.version)
                                  .where(exr_cases.c.case_id == case["case_id"])).scalar()
         who = f"; last finding: {last.step} by {last.actor}:{last.actor_role} at {last.at}" if last else ""
-        raise ConflictError(f"EXR case {case['case_id']} changed since you read it (you read version "
-                            f"{case['version']}, it is now {now_at}){who}. Reload the case and try again.")
+        return (f"EXR case {case['case_id']} changed since you read it (you read version {case['version']}, it is "
+                f"now {now_at}){who}. Reload the case and try again.")
+
+    tx.update_versioned(exr_cases, case["case_id"], int(case["version"]), {"updated_at": stamp, **changes},
+                        conflict)
     tx.insert_chained(exr_findings, [  # linked to the findings' hash chain at commit (cdrflow.dcf.chain)
         {"case_id": case["case_id"], "step": r["step"], "month": r.get("month"), "payload": dumps(r["payload"]),
          "development_complete": development_complete, "case_version": case["version"], "actor": actor.name,

@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select, update
 from cdrflow.authz import Resource
 from cdrflow.dcf.limits import characters_problem, limit, text_problem
 from cdrflow.dcf.schema import mpr_checks, mpr_flags, mpr_licenses, mpr_orgs, mpr_providers
-from cdrflow.dcf.store import Actor, ConflictError, NotFound, Store, Tx, dumps, now
+from cdrflow.dcf.store import Actor, NotFound, Store, Tx, dumps, now
 from cdrflow.engine.csvrows import csv_rows
 from cdrflow.mpr.leie import Reject
 from cdrflow.mpr.matching import Location, Provider
@@ -280,11 +280,7 @@ def set_provider_status(store: Store, actor: Actor, provider_id: int, status: st
         row = provider_row(tx, provider_id)
         require(tx, w, REGISTRY, provider_resource(tx, row))
         version = row["version"] if expected_version is None else expected_version
-        n = tx.conn.execute(update(mpr_providers).where(mpr_providers.c.provider_id == provider_id,
-                                                        mpr_providers.c.version == version)
-                            .values(status=status, version=version + 1, updated_by=str(actor),
-                                    updated_at=now())).rowcount
-        if n != 1:
-            raise ConflictError(f"provider {provider_id} changed since you read it (version {version}; it is "
-                                f"{row['version']}, last by {row['updated_by']})")
-        return version + 1
+        return tx.update_versioned(
+            mpr_providers, provider_id, version, {"status": status, "updated_by": str(actor), "updated_at": now()},
+            lambda: f"provider {provider_id} changed since you read it (version {version}; it is "
+                    f"{row['version']}, last by {row['updated_by']})")

@@ -7,11 +7,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
 
 from cdrflow.authz import Resource
 from cdrflow.dcf.schema import mpr_items, mpr_orgs, people
-from cdrflow.dcf.store import Actor, ConflictError, NotFound, Store, Tx, now
+from cdrflow.dcf.store import Actor, NotFound, Store, Tx, now
 
 from .access import ITEM, ITEM_KINDS, READ, org_by_code, org_by_id, require, require_item_change, who
 from .common import MprError, MprStateError
@@ -86,12 +86,10 @@ def _change_item(store: Store, actor: Actor, item_id: int, expected_version: int
             raise MprError(f"closed: {changes['closed']} is before the item was opened ({it['opened']})",
                            field="closed")
         version = it["version"] if expected_version is None else expected_version
-        n = tx.conn.execute(update(mpr_items).where(mpr_items.c.item_id == item_id, mpr_items.c.version == version)
-                            .values(**changes, version=version + 1, updated_by=str(actor), updated_at=now())).rowcount
-        if n != 1:
-            raise ConflictError(f"item {item_id} changed since you read it (you read version {version}; it is "
-                                f"{it['version']}, last by {it['updated_by']}). Reload and try again.")
-        return version + 1
+        return tx.update_versioned(
+            mpr_items, item_id, version, {**changes, "updated_by": str(actor), "updated_at": now()},
+            lambda: f"item {item_id} changed since you read it (you read version {version}; it is "
+                    f"{it['version']}, last by {it['updated_by']}). Reload and try again.")
 
 
 def update_item(store: Store, actor: Actor, item_id: int, *, expected_version: int | None = None,
