@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -495,16 +494,6 @@ def ingest(
               f"rejected {res.rejected:,} ({rej})  {ok}", soft_wrap=True)
     if not res.reconciles():
         raise typer.Exit(1)
-
-
-def _operator() -> str:
-    """Who runs this command, as the operating system names them (logged with an override)."""
-    import getpass
-
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid {os.getuid()}"
 
 
 def _sqlite_file(db: str | None) -> Path | None:

@@ -32,8 +32,9 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON instead of a t
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"error: {message}", soft_wrap=True, markup=False, highlight=False)
-    return typer.Exit(code)
+    from cdrflow.cli_lifecycle import _fail as fail
+
+    return fail(message, code)
 
 
 def _settings() -> Any:

@@ -11,19 +11,31 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import select
 
 from cdrflow.dcf.schema import mpr_orgs, people
 from cdrflow.dcf.store import Actor, Tx, now
-from cdrflow.kernel.errors import Forbidden
+from cdrflow.kernel.errors import Forbidden, InvalidInput
 
 from .model import Decision, Kind, Principal, Resource
 from .rules import ACTIONS, actions_for
 
-__all__ = ["ACTIONS", "Decision", "Principal", "Resource", "actions_for", "decide", "log", "principal_of",
-           "require", "visible_orgs"]
+__all__ = [
+    "ACTIONS",
+    "Decision",
+    "Principal",
+    "Resource",
+    "actions_for",
+    "decide",
+    "log",
+    "principal_of",
+    "require",
+    "reveal_reason",
+    "visible_orgs",
+]
 
 
 def decide(principal: Principal, action: str, resource: Resource) -> Decision:
@@ -79,6 +91,23 @@ def require(tx: Tx, actor: Actor, action: str, resource: Resource, *, reason: st
         raise Forbidden(f"{principal} may not {ACTIONS[action].summary if action in ACTIONS else action} "
                         f"on {resource}: {d.why}", resource=str(resource))
     return principal
+
+
+_SSN_LIKE = re.compile(r"(?<!\d)\d{3}[- ]?\d{2}[- ]?\d{4}(?!\d)")
+
+
+def reveal_reason(reason: str | None) -> str:
+    """The reason a reveal of an SSN is logged with, stripped: one line of at most 500 characters, and never an
+    SSN itself (the access log holds the reason). Else :class:`~cdrflow.kernel.errors.InvalidInput`."""
+    from cdrflow.dcf.limits import characters_problem
+
+    why = characters_problem(reason, single_line=True) if reason else "is empty"
+    if reason is None or why is not None or not reason.strip() or len(reason) > 500:
+        raise InvalidInput(f"a reveal needs a reason: one line of at most 500 characters ({why or 'too long'})",
+                           field="reason")
+    if _SSN_LIKE.search(reason):
+        raise InvalidInput("the reason is logged: leave the SSN (any nine-digit number) out of it", field="reason")
+    return reason.strip()
 
 
 def visible_orgs(tx: Tx, org: str | None) -> tuple[str | None, frozenset[str] | None]:

@@ -52,7 +52,7 @@ from cdrflow.dcf.store import Actor, ConflictError, NotFound, Store, StoreError,
 from cdrflow.engine.calc import validation_to_input_error
 from cdrflow.engine.errors import InputError
 from cdrflow.engine.months import Month
-from cdrflow.kernel.errors import InvalidInput, InvalidState
+from cdrflow.kernel.errors import InvalidState
 from cdrflow.kernel.ssn import Ssn, mask
 from cdrflow.policy.calcs import REGISTRY
 
@@ -296,15 +296,10 @@ def reveal_ssn(store: Store, case_id: int, actor: Actor, *, reason: str) -> None
     """Log a reveal of the case's full SSN: ``ssn.reveal`` on the case (the FO of its office, the examiners
     of its DDS, auditors) with a reason of one line. Raises :class:`~cdrflow.kernel.errors.Forbidden`
     (logged) when the reader may not see it."""
-    from cdrflow.dcf.limits import characters_problem
-
-    why = characters_problem(reason, single_line=True) if reason else "is empty"
-    if why is not None or not reason.strip() or len(reason) > 500:
-        raise InvalidInput(f"a reveal needs a reason: one line of at most 500 characters ({why or 'too long'})",
-                           field="reason")
+    why = authz.reveal_reason(reason)
     with store.tx() as tx:
         case = _case(tx, case_id)
-        authz.require(tx, actor, "ssn.reveal", case_resource(case), reason=reason.strip())
+        authz.require(tx, actor, "ssn.reveal", case_resource(case), reason=why)
 
 
 def list_cases(store: Store, actor: Actor, *, state: str | None = None, ssn: str | None = None,

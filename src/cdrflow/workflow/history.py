@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from typing import Any
 
 from sqlalchemy import select
@@ -13,12 +12,10 @@ from cdrflow import authz
 from cdrflow.authz import Resource
 from cdrflow.dcf.schema import cases, documents, events
 from cdrflow.dcf.store import Actor, NotFound, Store, Tx
-from cdrflow.kernel.errors import Forbidden
 
 from . import common as c
 
 _plain = c.plain
-_SSN_LIKE = re.compile(r"(?<!\d)\d{3}[- ]?\d{2}[- ]?\d{4}(?!\d)")
 
 
 def case_resource(case: dict[str, Any]) -> Resource:
@@ -53,12 +50,8 @@ def case_history(store: Store, actor: Actor, *, case_id: str | None = None, ssn:
             select(events).where(events.c.ssn == ssn).order_by(events.c.event_date, events.c.event_id)).mappings()]
         cs = [_plain(dict(r)) for r in tx.conn.execute(
             select(cases).where(cases.c.ssn == ssn).order_by(cases.c.selected_on)).mappings()]
-        for cs_row in cs:  # every case shown is in the reader's scope
-            d = authz.decide(authz.principal_of(tx, actor), "mailer.case.read", case_resource(cs_row))
-            if not d.allowed:
-                authz.log(tx, actor, "mailer.case.read", case_resource(cs_row), d)
-                raise Forbidden(f"{actor} may not read case {cs_row['case_id']}: {d.why}",
-                                resource=f"case:{cs_row['case_id']}")
+        for cs_row in cs:  # every case shown is in the reader's scope (a refusal is logged)
+            authz.require(tx, actor, "mailer.case.read", case_resource(cs_row), quiet=True)
     for e in evs:
         e["detail"] = json.loads(e["detail"]) if e["detail"] else None
     return {"beneficiary": _plain(ben), "cases": cs, "events": evs}
@@ -133,15 +126,7 @@ def queue(store: Store, actor: Actor, *, stage: str | None = None, pc: int | Non
 
 def reveal_ssn(store: Store, actor: Actor, case_id: str | None, *, reason: str) -> None:
     """Log a reveal of the SSN of a case's beneficiary: a role allowed to see it and a reason (one line)."""
-    from cdrflow.dcf.limits import characters_problem
-    from cdrflow.kernel.errors import InvalidInput
-
-    why = characters_problem(reason, single_line=True) if reason else "is empty"
-    if why is not None or not reason.strip() or len(reason) > 500:
-        raise InvalidInput(f"a reveal needs a reason: one line of at most 500 characters ({why or 'too long'})",
-                           field="reason")
-    if _SSN_LIKE.search(reason):  # the access log holds the reason, and never an SSN
-        raise InvalidInput("the reason is logged: leave the SSN (any nine-digit number) out of it", field="reason")
+    reason = authz.reveal_reason(reason)
     with store.tx() as tx:
         if case_id is None:
             authz.require(tx, actor, "ssn.reveal", Resource("beneficiary", "(no case)"), reason=reason)
